@@ -1,0 +1,447 @@
+"""Configuration: frozen pydantic models for configs/venues/*.yaml and configs/modes/*.yaml.
+
+Secrets never live in these files: a venue config names the environment variables that hold its
+credentials, and `Credentials.read` fetches them lazily as `SecretStr`. Loading reports the file,
+the field path and what was expected, one line per problem (`ConfigError.problems`).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from factory.errors import ConfigError, MissingCredentialError
+from factory.positions import PositionKey
+
+__all__ = [
+    "CONFIG_DIR",
+    "Credentials",
+    "EndpointCost",
+    "HedgeConfig",
+    "ModeConfig",
+    "MonitorSettings",
+    "RateLimitPool",
+    "RateLimits",
+    "ReconciliationConfig",
+    "RetrySettings",
+    "Thresholds",
+    "TokenConfig",
+    "VenueConfig",
+    "config_dir",
+    "env_name",
+    "load_mode",
+    "load_venue",
+    "load_yaml_model",
+    "resolve_config",
+    "shipped_venue_ids",
+    "venue_defaults",
+]
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def config_dir() -> Path:
+    """Return the configs directory: ``$BASIS_CONFIG_DIR`` or the one beside the packages."""
+    return Path(os.environ.get("BASIS_CONFIG_DIR", CONFIG_DIR))
+
+
+def env_name(venue: str, suffix: str) -> str:
+    """Return the fixed environment variable name, e.g. ``BASIS_BINANCE_API_KEY``."""
+    return f"BASIS_{venue.upper()}_{suffix}"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------------------------------------
+# venues
+
+
+class RateLimitPool(Frozen):
+    """A weighted budget shared by some endpoints: ``limit`` weight per ``window_s`` seconds."""
+
+    name: str
+    limit: float = Field(gt=0)
+    window_s: float = Field(gt=0)
+    scope: Literal["ip", "uid", "endpoint"] = "ip"
+    source: str = ""
+
+
+class EndpointCost(Frozen):
+    """What one REST endpoint costs, in the venue's published weight, and from which pools."""
+
+    name: str
+    method: Literal["GET", "POST", "DELETE", "PUT"] = "GET"
+    path: str
+    weight: float = Field(ge=0)
+    pools: list[str]
+    source: str = ""
+
+
+class RateLimits(Frozen):
+    """Pools plus endpoint weights; ``scale`` shrinks every pool (sandbox tests)."""
+
+    pools: list[RateLimitPool] = Field(default_factory=list)
+    endpoints: list[EndpointCost] = Field(default_factory=list)
+    ban_after_violations: int | None = Field(default=None, ge=1)
+    ban_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _pools_exist(self) -> RateLimits:
+        names = {p.name for p in self.pools}
+        if len(names) != len(self.pools):
+            raise ValueError("pool names must be unique")
+        for ep in self.endpoints:
+            for pool in ep.pools:
+                if pool not in names:
+                    raise ValueError(f"endpoint {ep.name!r} uses unknown pool {pool!r}")
+        return self
+
+    def endpoint(self, name: str) -> EndpointCost | None:
+        return next((e for e in self.endpoints if e.name == name), None)
+
+
+class RetrySettings(Frozen):
+    """Exponential backoff with full jitter, bounded attempts, capped delay."""
+
+    max_attempts: int = Field(default=4, ge=1)
+    base_delay_s: float = Field(default=0.1, gt=0)
+    max_delay_s: float = Field(default=2.0, gt=0)
+
+
+class Credentials(Frozen):
+    """Names of the environment variables holding a venue's credentials (never the values)."""
+
+    api_key_env: str | None = None
+    api_secret_env: str | None = None
+    passphrase_env: str | None = None
+    rpc_url_env: str | None = None
+    addresses_env: str | None = None
+
+    def read(self, venue: str, field: str, environ: dict[str, str] | None = None) -> SecretStr:
+        """Read one credential from the environment.
+
+        Raises:
+            MissingCredentialError: naming the variable to set.
+        """
+        name = getattr(self, field)
+        if not name:
+            raise MissingCredentialError(venue, f"<{field} not configured>")
+        value = (os.environ if environ is None else environ).get(name)
+        if not value:
+            raise MissingCredentialError(venue, name)
+        return SecretStr(value)
+
+
+class TokenConfig(Frozen):
+    """An ERC-20 token: address and decimals."""
+
+    address: str
+    decimals: int = Field(ge=0, le=36)
+
+    @field_validator("address")
+    @classmethod
+    def _hex(cls, v: str) -> str:
+        if not (v.startswith("0x") and len(v) == 42):
+            raise ValueError("must be a 0x-prefixed 20-byte hex address")
+        int(v, 16)
+        return v
+
+
+class VenueConfig(Frozen):
+    """One venue: how to reach it, what it costs, which credentials it needs.
+
+    ``api_base_url`` (or ``BASIS_<VENUE>_API_BASE_URL``) re-roots every REST URL of the venue at
+    that scheme+host, keeping each URL's path: testnets, proxies, the sandbox.
+    """
+
+    venue: str
+    kind: Literal["cex", "onchain", "transfer"]
+    description: str = ""
+    ccxt_id: str | None = None
+    urls: dict[str, str] = Field(default_factory=dict)
+    api_base_url: str | None = None
+    chain: str | None = None
+    chain_id: int | None = None
+    contracts: dict[str, str] = Field(default_factory=dict)
+    tokens: dict[str, TokenConfig] = Field(default_factory=dict)
+    reserves: list[str] = Field(default_factory=list)
+    quote: str = "USDT"
+    timeout_s: float = Field(default=10.0, gt=0)
+    rate_limits: RateLimits = Field(default_factory=RateLimits)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    credentials: Credentials = Field(default_factory=Credentials)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return v.rstrip("/") if v else v
+
+    def base_url(self, environ: dict[str, str] | None = None) -> str | None:
+        """Return the effective base-URL override: environment first, then config."""
+        env = os.environ if environ is None else environ
+        return env.get(env_name(self.venue, "API_BASE_URL")) or self.api_base_url
+
+    def rpc_url(self, environ: dict[str, str] | None = None) -> str:
+        """Return the chain RPC URL from ``BASIS_<CHAIN>_RPC_URL``."""
+        return self.credentials.read(self.venue, "rpc_url_env", environ).get_secret_value()
+
+
+# ---------------------------------------------------------------------------------------------
+# modes
+
+
+class HedgeConfig(Frozen):
+    """How the hedge leg is split across venues (fractions summing to 1)."""
+
+    splits: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("splits")
+    @classmethod
+    def _sum_to_one(cls, v: dict[str, float]) -> dict[str, float]:
+        if v:
+            if any(x < 0 for x in v.values()):
+                raise ValueError("hedge splits must be >= 0")
+            if abs(sum(v.values()) - 1.0) > 1e-9:
+                raise ValueError(f"hedge splits must sum to 1, got {sum(v.values()):.6g}")
+        return v
+
+
+class Thresholds(Frozen):
+    """Alert and rebalance thresholds (fractions, not percent)."""
+
+    delta_tolerance: float = Field(default=0.005, ge=0)
+    position_deviation: float = Field(default=0.02, ge=0)
+    min_health_factor: float = Field(default=1.5, gt=1)
+    target_margin_ratio: float = Field(default=0.5, gt=0)
+    min_margin_ratio: float = Field(default=0.2, gt=0)
+    max_staleness_s: float = Field(default=30.0, gt=0)
+    funding_threshold: float = 0.0
+
+
+class ReconciliationConfig(Frozen):
+    """Tolerances: mismatch when |expected - real| > max(abs_tol, rel_tol x |expected|)."""
+
+    abs_tol: float = Field(default=1e-8, ge=0)
+    rel_tol: float = Field(default=1e-4, ge=0)
+    per_key: dict[PositionKey, float] = Field(default_factory=dict)
+
+    @field_validator("per_key")
+    @classmethod
+    def _nonneg(cls, v: dict[PositionKey, float]) -> dict[PositionKey, float]:
+        for k, tol in v.items():
+            if tol < 0:
+                raise ValueError(f"tolerance for {k} must be >= 0")
+        return v
+
+
+class MonitorSettings(Frozen):
+    """The supervising monitor: deadline, refresh interval, history file."""
+
+    deadline_s: float = Field(default=2.0, gt=0)
+    interval_s: float = Field(default=5.0, gt=0)
+    history_path: str = "var/history.sqlite"
+    max_consecutive_failures: int = Field(default=3, ge=1)
+
+
+class StrategySettings(Frozen):
+    """Strategy parameters used by backtests (and rebalance alerts live)."""
+
+    spot_venue: str | None = None
+    underlying: str | None = None
+    lst_share: float = Field(default=0.5, ge=0, le=1)
+    target_ltv: float = Field(default=0.0, ge=0, lt=1)
+    max_ltv: float = Field(default=0.93, ge=0, lt=1)
+    rebalance: bool = True
+    rebalance_interval_h: float = Field(default=24.0, gt=0)
+    fee_rate: float = Field(default=0.0005, ge=0)
+    leverage: float = Field(default=1.0, gt=0)
+
+
+class ModeConfig(Frozen):
+    """A strategy mode: venues, subscribed positions, hedge split, thresholds, tolerances.
+
+    ``allocation`` is the initial position per key used by the simulated backend (backtest); it
+    also serves as the expected positions for reconciliation until execution records exist.
+    ``venue_settings`` overrides the shipped venue configs (partially: fields given replace
+    the defaults).
+    """
+
+    mode: str = "adhoc"
+    description: str = ""
+    share_class: Literal["USDT", "ETH", "BTC"] = "USDT"
+    initial_capital: float = Field(default=100_000.0, gt=0)
+    venues: list[str] = Field(default_factory=list)
+    positions: list[PositionKey] = Field(default_factory=list)
+    allocation: dict[PositionKey, float] = Field(default_factory=dict)
+    hedge: HedgeConfig = Field(default_factory=HedgeConfig)
+    strategy: StrategySettings = Field(default_factory=StrategySettings)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    venue_settings: dict[str, VenueConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModeConfig:
+        enabled = set(self.venues)
+        for key in list(self.positions) + list(self.allocation):
+            if enabled and key.venue not in enabled and key.venue not in _ALIASES:
+                raise ValueError(f"position {key} is on venue {key.venue!r}, not in venues")
+        for venue in self.hedge.splits:
+            if enabled and venue not in enabled:
+                raise ValueError(f"hedge split venue {venue!r} is not in venues")
+        return self
+
+    def venue_config(self, venue: str) -> VenueConfig:
+        """Return this mode's settings for a venue (override or shipped default)."""
+        venue = _ALIASES.get(venue, venue)
+        if venue in self.venue_settings:
+            return self.venue_settings[venue]
+        return venue_defaults()[venue]
+
+
+_ALIASES = {"aave": "aave_v3"}
+
+
+# ---------------------------------------------------------------------------------------------
+# loading
+
+
+def _format_errors(source: str, err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "<root>"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (misspelt?)"
+        got = e.get("input")
+        shown = "" if isinstance(got, (dict, list)) or e["type"] == "missing" else f" (got {got!r})"
+        lines.append(f"{source}: {loc}: {msg}{shown}")
+    return lines
+
+
+def load_yaml_model(path: str | Path, model: type[BaseModel]) -> Any:
+    """Load a YAML file into ``model``; raise `ConfigError` naming file, field and expectation."""
+    return validate(_read_mapping(Path(path)), model, str(path))
+
+
+def validate(raw: dict, model: type[BaseModel], source: str) -> Any:
+    """Validate a dict into ``model``, raising `ConfigError` with one line per problem."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as e:
+        raise ConfigError(_format_errors(source, e)) from None
+
+
+def load_venue(path: str | Path) -> VenueConfig:
+    """Load one venue config file."""
+    return validate(_read_mapping(Path(path)), VenueConfig, str(path))
+
+
+_VENUE_CACHE: dict[Path, dict[str, VenueConfig]] = {}
+
+
+def venue_defaults(directory: str | Path | None = None) -> dict[str, VenueConfig]:
+    """Return the shipped venue configs by venue id (read once per directory)."""
+    d = Path(directory) if directory else config_dir() / "venues"
+    d = d.resolve()
+    if d not in _VENUE_CACHE:
+        found: dict[str, VenueConfig] = {}
+        problems: list[str] = []
+        for f in sorted(d.glob("*.yaml")):
+            try:
+                cfg = load_venue(f)
+            except ConfigError as e:
+                problems.extend(e.problems)
+                continue
+            if cfg.venue != f.stem:
+                problems.append(f"{f}: venue: must equal the file name {f.stem!r}")
+            found[cfg.venue] = cfg
+        if problems:
+            raise ConfigError(problems)
+        _VENUE_CACHE[d] = found
+    return dict(_VENUE_CACHE[d])
+
+
+def shipped_venue_ids() -> list[str]:
+    """Return the ids of the shipped venues."""
+    return sorted(venue_defaults())
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _with_venue_defaults(raw: dict, source: str) -> dict:
+    """Merge partial ``venue_settings`` over the shipped defaults before validation."""
+    settings = raw.get("venue_settings")
+    if not isinstance(settings, dict):
+        return raw
+    defaults = venue_defaults()
+    merged = {}
+    for venue, override in settings.items():
+        base = defaults.get(_ALIASES.get(venue, venue))
+        if base is not None and isinstance(override, dict):
+            merged[venue] = _merge(base.model_dump(mode="json"), override)
+        else:
+            merged[venue] = override
+    return {**raw, "venue_settings": merged}
+
+
+def load_mode(path: str | Path) -> ModeConfig:
+    """Load a mode config file; venue settings it gives are merged over the shipped defaults."""
+    path = Path(path)
+    raw = _read_mapping(path)
+    return validate(_with_venue_defaults(raw, str(path)), ModeConfig, str(path))
+
+
+def _read_mapping(path: Path) -> dict:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, expected a YAML file") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: <root>: expected a mapping, got {type(raw).__name__}")
+    return raw
+
+
+def resolve_config(config: ModeConfig | dict | None) -> ModeConfig:
+    """Accept a loaded mode config or a plain dict (validated) and return a `ModeConfig`."""
+    if config is None:
+        return ModeConfig()
+    if isinstance(config, ModeConfig):
+        return config
+    if isinstance(config, dict):
+        return validate(_with_venue_defaults(config, "<config dict>"), ModeConfig, "<config dict>")
+    raise ConfigError(f"<config>: expected a ModeConfig or a dict, got {type(config).__name__}")

@@ -1,0 +1,100 @@
+"""The backtest backend: a simulated ledger per venue behind the same position interface.
+
+The ledger starts from the mode's ``allocation`` (keys of this venue) and changes only through
+`SimulatedLedger.apply` (deltas from the simulator) and `SimulatedLedger.mark` (prices, rates,
+account figures). The snapshot it returns has the shape a live venue's has.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from factory.config import ModeConfig
+from factory.positions import AccountInfo, Position, PositionKey, VenueSnapshot, utc
+
+__all__ = ["SimulatedBackend", "SimulatedLedger"]
+
+
+class SimulatedLedger:
+    """Positions of one venue in a backtest.
+
+    Args:
+        venue: canonical venue id; every key applied must belong to it.
+        amounts: initial amount per key.
+    """
+
+    def __init__(self, venue: str, amounts: dict[str, float] | None = None):
+        self.venue = venue
+        self._amounts: dict[PositionKey, float] = {}
+        self._details: dict[PositionKey, dict[str, float]] = {}
+        self.account: AccountInfo | None = None
+        for key, amount in (amounts or {}).items():
+            self.set(key, amount)
+
+    def _key(self, key: str) -> PositionKey:
+        k = PositionKey(key)
+        if k.venue != self.venue:
+            raise ValueError(f"{k} does not belong to the {self.venue} ledger")
+        return k
+
+    def set(self, key: str, amount: float) -> None:
+        """Set a position's amount (0 removes it)."""
+        k = self._key(key)
+        if amount == 0:
+            self._amounts.pop(k, None)
+        else:
+            self._amounts[k] = float(amount)
+
+    def apply(self, deltas: dict[str, float]) -> None:
+        """Add signed deltas to positions, all or nothing."""
+        checked = {self._key(k): float(d) for k, d in deltas.items()}
+        for k, d in checked.items():
+            self.set(k, self._amounts.get(k, 0.0) + d)
+
+    def mark(
+        self,
+        details: dict[str, dict[str, float]] | None = None,
+        account: AccountInfo | None = None,
+    ) -> None:
+        """Record venue-side figures per key (mark_price, entry_price, rate...) and account."""
+        for key, fields in (details or {}).items():
+            self._details.setdefault(self._key(key), {}).update(fields)
+        if account is not None:
+            self.account = account
+
+    def amounts(self) -> dict[PositionKey, float]:
+        return dict(self._amounts)
+
+    def snapshot(self, timestamp: datetime) -> VenueSnapshot:
+        positions = {
+            k: Position(key=k, amount=a, **self._details.get(k, {}))
+            for k, a in self._amounts.items()
+        }
+        return VenueSnapshot(
+            venue=self.venue,
+            execution_mode="backtest",
+            timestamp=timestamp,
+            fetched_at=timestamp,
+            positions=positions,
+            account=self.account,
+        )
+
+
+class SimulatedBackend:
+    """Serves snapshots from a `SimulatedLedger`; no network, no credentials."""
+
+    def __init__(self, ledger: SimulatedLedger):
+        self.ledger = ledger
+
+    @classmethod
+    def from_mode(cls, venue: str, mode: ModeConfig) -> SimulatedBackend:
+        """Start the ledger from the mode's allocation for this venue."""
+        amounts: dict[str, Any] = {k: v for k, v in mode.allocation.items() if k.venue == venue}
+        return cls(SimulatedLedger(venue, amounts))
+
+    async def fetch_snapshot(self, timestamp: datetime) -> VenueSnapshot:
+        return self.ledger.snapshot(utc(timestamp))
+
+    async def close(self) -> None:
+        return None
