@@ -48,6 +48,7 @@ __all__ = [
     "resolve_config",
     "shipped_venue_ids",
     "venue_defaults",
+    "with_overrides",
 ]
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
@@ -445,3 +446,44 @@ def resolve_config(config: ModeConfig | dict | None) -> ModeConfig:
     if isinstance(config, dict):
         return validate(_with_venue_defaults(config, "<config dict>"), ModeConfig, "<config dict>")
     raise ConfigError(f"<config>: expected a ModeConfig or a dict, got {type(config).__name__}")
+
+
+def _parse_scalar(text: str) -> Any:
+    """Read a --set value as YAML (numbers, booleans, lists), falling back to the string."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def with_overrides(config: ModeConfig, overrides: dict[str, Any] | list[str]) -> ModeConfig:
+    """Return a copy of ``config`` with dotted-path overrides applied and re-validated.
+
+    Args:
+        config: the mode config.
+        overrides: ``{"strategy.rebalance": False}`` or CLI-style ``["strategy.rebalance=false"]``.
+
+    Raises:
+        ConfigError: a malformed ``KEY=VALUE``, an unknown path or an invalid value.
+    """
+    pairs: dict[str, Any] = {}
+    if isinstance(overrides, list):
+        for item in overrides:
+            if "=" not in item:
+                raise ConfigError(f"--set {item!r}: expected KEY=VALUE with a dotted KEY")
+            k, v = item.split("=", 1)
+            pairs[k.strip()] = _parse_scalar(v)
+    else:
+        pairs = dict(overrides)
+    raw = config.model_dump(mode="json")
+    for path, value in pairs.items():
+        node = raw
+        parts = path.split(".")
+        for part in parts[:-1]:
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"--set {path}: unknown field {part!r}")
+            node = node[part]
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {path}: {parts[-2] if len(parts) > 1 else path} is not a mapping")
+        node[parts[-1]] = value
+    return validate(raw, ModeConfig, "--set")

@@ -1,0 +1,63 @@
+"""EventDrivenStrategyEngine: the driver that holds actor handles.
+
+Initialisation order is part of the contract (seed ADR-001): 1. the ExecutionInterfaceFactory,
+2. the PositionMonitor actor, given the factory, 3. the rest (readers of PortfolioSnapshots).
+The engine never calls ``ray.init``: the CLI (or the caller) starts or joins Ray first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ray
+
+from actors.monitor_actor import spawn_monitor
+from factory.config import ModeConfig, resolve_config
+from factory.execution_interface_factory import ExecutionInterfaceFactory
+from factory.positions import ExecutionMode, PortfolioSnapshot
+
+__all__ = ["EventDrivenStrategyEngine"]
+
+
+class EventDrivenStrategyEngine:
+    """Builds the factory, then the monitor with the factory, and holds their handles.
+
+    Args:
+        config: the mode config (or a dict).
+        execution_mode: ``live`` or ``backtest``.
+        factory: an ExecutionInterfaceFactory (default: a new one).
+        monitor_name: Ray actor name of the monitor (None for an anonymous actor).
+    """
+
+    def __init__(
+        self,
+        config: ModeConfig | dict,
+        execution_mode: ExecutionMode = "backtest",
+        factory: ExecutionInterfaceFactory | None = None,
+        monitor_name: str | None = "position-monitor",
+    ):
+        if not ray.is_initialized():
+            raise RuntimeError("start or join Ray before building the engine (ray.init)")
+        self.init_order: list[str] = []
+        self.config = resolve_config(config)
+        self.execution_mode: ExecutionMode = execution_mode
+        self.factory = factory or ExecutionInterfaceFactory()
+        self.init_order.append("factory")
+        self.position_monitor = spawn_monitor(
+            self.factory, self.config, execution_mode, name=monitor_name
+        )
+        self.init_order.append("position_monitor")
+        self.handles: dict[str, Any] = {"position_monitor": self.position_monitor}
+
+    def get_real_positions(self, timestamp: Any = None, timeout_s: float = 30.0) -> PortfolioSnapshot:
+        """Ask the monitor for a snapshot and wait for it."""
+        return ray.get(self.position_monitor.get_real_positions.remote(timestamp), timeout=timeout_s)
+
+    def shutdown(self) -> None:
+        """Stop the actors this engine started."""
+        for handle in self.handles.values():
+            try:
+                ray.kill(handle)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        self.handles.clear()

@@ -1,0 +1,196 @@
+"""PositionMonitor: the supervisor's plain logic (aggregation, staleness, reconciliation).
+
+The monitor asks one `VenueClient` per venue for a snapshot, all at once, and waits at most the
+deadline (live). A venue that misses it or fails keeps its last good snapshot marked ``stale``
+with its age, or is ``missing`` when it never answered; ``complete`` is True only when every
+venue is fresh. Backtests run the same aggregation over the simulated backends, with no deadline.
+
+The Ray actor shell lives in `actors.monitor_actor`; this module has no Ray dependency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from actors.portfolio import flat_positions, net_exposure, risk_summary
+from actors.reconcile import reconcile
+from factory.config import ModeConfig, resolve_config
+from factory.interfaces.base import BasePositionInterface
+from factory.positions import ExecutionMode, PortfolioSnapshot, VenueSnapshot, utc
+
+__all__ = ["LocalVenueClient", "PositionMonitor", "VenueClient", "aggregate"]
+
+log = logging.getLogger(__name__)
+
+
+class VenueClient(Protocol):
+    """What the monitor calls for one venue: a local interface or a venue actor handle."""
+
+    venue: str
+
+    async def snapshot(self, timestamp: datetime) -> VenueSnapshot: ...
+
+
+class LocalVenueClient:
+    """Calls a position interface in this process (backtests, unit tests)."""
+
+    def __init__(self, interface: BasePositionInterface):
+        self.venue = interface.venue
+        self.interface = interface
+
+    async def snapshot(self, timestamp: datetime) -> VenueSnapshot:
+        return await self.interface.get_positions(timestamp)
+
+
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def aggregate(
+    timestamp: datetime,
+    execution_mode: ExecutionMode,
+    venue_snapshots: Mapping[str, VenueSnapshot],
+    missing: list[str],
+    config: ModeConfig,
+    expected: Mapping[str, float] | None = None,
+    latency_s: float = 0.0,
+) -> PortfolioSnapshot:
+    """Build a `PortfolioSnapshot` from per-venue snapshots (fresh or stale)."""
+    snaps = list(venue_snapshots.values())
+    recon = None
+    if expected:
+        recon = reconcile(expected, flat_positions(snaps), set(venue_snapshots), config.reconciliation)
+    return PortfolioSnapshot(
+        timestamp=timestamp,
+        execution_mode=execution_mode,
+        venues=dict(venue_snapshots),
+        positions=flat_positions(snaps),
+        net_exposure=net_exposure(snaps),
+        risk=risk_summary(snaps),
+        reconciliation=recon,
+        missing=sorted(missing),
+        complete=not missing and all(s.status == "ok" for s in snaps),
+        latency_s=latency_s,
+    )
+
+
+class PositionMonitor:
+    """Aggregates venue snapshots into portfolio snapshots; keeps last good values per venue.
+
+    Args:
+        factory: the ExecutionInterfaceFactory (the monitor receives it, seed ADR-001).
+        config: the mode config (or a dict validated into one).
+        execution_mode: ``live`` or ``backtest``.
+        clients: venue clients to use instead of building local interfaces (live: actor
+            handles wrapped by the caller; tests: fakes).
+        clock: monotonic clock in seconds (injected for tests).
+    """
+
+    def __init__(
+        self,
+        factory: Any,
+        config: ModeConfig | dict | None,
+        execution_mode: ExecutionMode = "backtest",
+        clients: Mapping[str, VenueClient] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        if execution_mode not in ("live", "backtest"):
+            raise ValueError(f"execution_mode must be 'live' or 'backtest', got {execution_mode!r}")
+        self.factory = factory
+        self.config = resolve_config(config)
+        self.execution_mode: ExecutionMode = execution_mode
+        self.clock = clock
+        self.interfaces: dict[str, BasePositionInterface] = {}
+        self.unavailable: list[str] = []
+        if clients is None:
+            built = factory.get_position_interfaces(self.config.venues, execution_mode, self.config)
+            self.interfaces = {i.venue: i for i in built.values() if i is not None}
+            self.unavailable = [v for v, i in built.items() if i is None]
+            clients = {v: LocalVenueClient(i) for v, i in self.interfaces.items()}
+        self.clients: dict[str, VenueClient] = dict(clients)
+        self.expected: dict[str, float] = {str(k): v for k, v in self.config.allocation.items()}
+        self._last_good: dict[str, tuple[VenueSnapshot, float]] = {}
+
+    def set_expected(self, positions: Mapping[str, float]) -> None:
+        """Replace the expected positions used for reconciliation."""
+        self.expected = dict(positions)
+
+    async def _collect(
+        self, timestamp: datetime, deadline_s: float | None
+    ) -> dict[str, VenueSnapshot | BaseException]:
+        if deadline_s is None:
+            results: dict[str, VenueSnapshot | BaseException] = {}
+            for venue, client in self.clients.items():
+                try:
+                    results[venue] = await client.snapshot(timestamp)
+                except Exception as exc:  # noqa: BLE001 - reported per venue
+                    results[venue] = exc
+            return results
+        tasks = {v: asyncio.ensure_future(c.snapshot(timestamp)) for v, c in self.clients.items()}
+        if tasks:
+            await asyncio.wait(tasks.values(), timeout=deadline_s)
+        results = {}
+        for venue, task in tasks.items():
+            if not task.done():
+                task.cancel()
+                results[venue] = TimeoutError(f"no answer within the {deadline_s:g} s deadline")
+            elif task.exception() is not None:
+                results[venue] = task.exception()
+            else:
+                results[venue] = task.result()
+        return results
+
+    def _resolve(
+        self, venue: str, result: VenueSnapshot | BaseException, now: float
+    ) -> VenueSnapshot | None:
+        """Fresh snapshot -> remembered; failure -> last good marked stale, or None (missing)."""
+        if isinstance(result, VenueSnapshot) and result.status == "ok":
+            self._last_good[venue] = (result, now)
+            return result
+        error = _error_text(result) if isinstance(result, BaseException) else result.error
+        last = self._last_good.get(venue)
+        if last is None:
+            log.warning("venue %s missing: %s", venue, error)
+            return None
+        snap, got_at = last
+        return snap.model_copy(
+            update={"status": "stale", "error": error, "age_s": max(0.0, now - got_at)}
+        )
+
+    async def get_real_positions(
+        self, timestamp: datetime | str | float | None = None
+    ) -> PortfolioSnapshot:
+        """Return one `PortfolioSnapshot` over every enabled venue.
+
+        Live: every venue is asked at once and the answer comes within the mode's deadline.
+        Backtest: the simulated backends answer in turn, with no deadline.
+        """
+        ts = utc(timestamp)
+        start = self.clock()
+        deadline = self.config.monitor.deadline_s if self.execution_mode == "live" else None
+        results = await self._collect(ts, deadline)
+        now = self.clock()
+        venues: dict[str, VenueSnapshot] = {}
+        missing = list(self.unavailable)
+        for venue, result in results.items():
+            snap = self._resolve(venue, result, now)
+            if snap is None:
+                missing.append(venue)
+            else:
+                venues[venue] = snap
+        return aggregate(
+            ts, self.execution_mode, venues, missing, self.config, self.expected, now - start
+        )
+
+    async def close(self) -> None:
+        """Close every interface this monitor built."""
+        for iface in self.interfaces.values():
+            try:
+                await iface.close()
+            except Exception as exc:  # noqa: BLE001 - closing is best effort
+                log.warning("closing %s failed: %s", iface.venue, exc)
