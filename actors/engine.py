@@ -1,7 +1,8 @@
 """EventDrivenStrategyEngine: the driver that holds actor handles.
 
 Initialisation order is part of the contract (seed ADR-001): 1. the ExecutionInterfaceFactory,
-2. the PositionMonitor actor, given the factory, 3. the rest (readers of PortfolioSnapshots).
+2. (live) one venue actor per enabled venue, spawned through the factory, 3. the PositionMonitor
+actor, given the factory and the venue actors, 4. the rest (readers of PortfolioSnapshots).
 The engine never calls ``ray.init``: the CLI (or the caller) starts or joins Ray first.
 """
 
@@ -35,6 +36,8 @@ class EventDrivenStrategyEngine:
         execution_mode: ExecutionMode = "backtest",
         factory: ExecutionInterfaceFactory | None = None,
         monitor_name: str | None = "position-monitor",
+        store_path: str | None = None,
+        limit_scale: float = 1.0,
     ):
         if not ray.is_initialized():
             raise RuntimeError("start or join Ray before building the engine (ray.init)")
@@ -43,15 +46,27 @@ class EventDrivenStrategyEngine:
         self.execution_mode: ExecutionMode = execution_mode
         self.factory = factory or ExecutionInterfaceFactory()
         self.init_order.append("factory")
+        self.venue_actors: dict[str, Any] = {}
+        if execution_mode == "live":
+            self.venue_actors = self.factory.spawn_position_actors(
+                self.config.venues, execution_mode, self.config, limit_scale=limit_scale
+            )
+            self.init_order.append("venue_actors")
         self.position_monitor = spawn_monitor(
-            self.factory, self.config, execution_mode, name=monitor_name
+            self.factory, self.config, execution_mode, name=monitor_name,
+            venue_handles=self.venue_actors, store_path=store_path, limit_scale=limit_scale,
         )
         self.init_order.append("position_monitor")
         self.handles: dict[str, Any] = {"position_monitor": self.position_monitor}
+        self.handles.update({f"venue:{v}": h for v, h in self.venue_actors.items() if h})
 
     def get_real_positions(self, timestamp: Any = None, timeout_s: float = 30.0) -> PortfolioSnapshot:
         """Ask the monitor for a snapshot and wait for it."""
         return ray.get(self.position_monitor.get_real_positions.remote(timestamp), timeout=timeout_s)
+
+    def run(self, interval_s: float | None = None, count: int | None = None) -> Any:
+        """Start the live loop in the monitor: a snapshot every ``interval_s``; returns its ref."""
+        return self.position_monitor.run.remote(interval_s, count)
 
     def shutdown(self) -> None:
         """Stop the actors this engine started."""

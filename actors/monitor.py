@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from actors.alerts import evaluate_alerts
 from actors.portfolio import flat_positions, net_exposure, risk_summary
 from actors.reconcile import reconcile
 from factory.config import ModeConfig, resolve_config
@@ -59,13 +60,14 @@ def aggregate(
     config: ModeConfig,
     expected: Mapping[str, float] | None = None,
     latency_s: float = 0.0,
+    with_alerts: bool = False,
 ) -> PortfolioSnapshot:
     """Build a `PortfolioSnapshot` from per-venue snapshots (fresh or stale)."""
     snaps = list(venue_snapshots.values())
     recon = None
     if expected:
         recon = reconcile(expected, flat_positions(snaps), set(venue_snapshots), config.reconciliation)
-    return PortfolioSnapshot(
+    snapshot = PortfolioSnapshot(
         timestamp=timestamp,
         execution_mode=execution_mode,
         venues=dict(venue_snapshots),
@@ -77,6 +79,9 @@ def aggregate(
         complete=not missing and all(s.status == "ok" for s in snaps),
         latency_s=latency_s,
     )
+    if with_alerts:
+        snapshot = snapshot.model_copy(update={"alerts": evaluate_alerts(snapshot, config)})
+    return snapshot
 
 
 class PositionMonitor:
@@ -184,7 +189,8 @@ class PositionMonitor:
             else:
                 venues[venue] = snap
         return aggregate(
-            ts, self.execution_mode, venues, missing, self.config, self.expected, now - start
+            ts, self.execution_mode, venues, missing, self.config, self.expected, now - start,
+            with_alerts=self.execution_mode == "live",
         )
 
     async def close(self) -> None:

@@ -4,26 +4,56 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["MONITOR_NAME", "NAMESPACE", "monitor_options", "venue_actor_name"]
+__all__ = [
+    "MONITOR_CONCURRENCY_GROUPS",
+    "MONITOR_NAME",
+    "NAMESPACE",
+    "monitor_options",
+    "venue_actor_name",
+    "venue_actor_options",
+]
 
 NAMESPACE = "basis-monitor"
 MONITOR_NAME = "position-monitor"
 
+#: The monitor's control methods (health, ping, supervision) run in their own group so a slow
+#: snapshot never blocks them.
+MONITOR_CONCURRENCY_GROUPS = {"snapshots": 8, "control": 4}
+
 
 def venue_actor_name(venue: str) -> str:
-    """Return the Ray actor name of a venue actor, e.g. ``venue:binance``."""
+    """Return the Ray actor name of a venue actor, e.g. ``venue:binance`` (no secrets)."""
     return f"venue:{venue}"
 
 
-def monitor_options(name: str | None = MONITOR_NAME) -> dict[str, Any]:
+def venue_actor_options(venue: str, namespace: str | None = None) -> dict[str, Any]:
+    """Options of a venue actor: I/O bound (0 CPU), restarted by Ray when its process dies.
+
+    ``max_task_retries=0``: a snapshot that was in flight when the process died is not replayed
+    by Ray; the monitor decides (the venue is stale this round).
+    """
+    opts: dict[str, Any] = {
+        "name": venue_actor_name(venue),
+        "num_cpus": 0,
+        "max_restarts": -1,
+        "max_task_retries": 0,
+        "max_concurrency": 8,
+        "get_if_exists": True,
+    }
+    if namespace:
+        opts["namespace"] = namespace
+    return opts
+
+
+def monitor_options(name: str | None = MONITOR_NAME, namespace: str | None = None) -> dict[str, Any]:
     """Options of the PositionMonitor actor: I/O bound (0 CPU), restarted on crash."""
     opts: dict[str, Any] = {
         "num_cpus": 0,
         "max_restarts": -1,
         "max_task_retries": 0,
-        "max_concurrency": 16,
     }
     if name:
         opts["name"] = name
-        opts["get_if_exists"] = False
+    if namespace:
+        opts["namespace"] = namespace
     return opts

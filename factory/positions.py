@@ -24,6 +24,7 @@ from pydantic_core import core_schema
 
 __all__ = [
     "AccountInfo",
+    "Alert",
     "ExecutionMode",
     "PortfolioSnapshot",
     "Position",
@@ -285,6 +286,19 @@ class ReconciliationResult(_Model):
         return not any(i.status != "ok" for i in self.items)
 
 
+class Alert(_Model):
+    """A threshold crossed in a snapshot (health factor, margin, delta, staleness, mismatch)."""
+
+    kind: Literal["health_factor", "margin_ratio", "net_delta", "staleness", "reconciliation",
+                  "missing_venue"]
+    severity: Literal["warning", "critical"] = "warning"
+    venue: str | None = None
+    key: str | None = None
+    value: float | None = None
+    threshold: float | None = None
+    message: str
+
+
 class PortfolioSnapshot(_Model):
     """One consistent view over every enabled venue.
 
@@ -302,5 +316,6 @@ class PortfolioSnapshot(_Model):
     risk: RiskSummary = Field(default_factory=RiskSummary)
     reconciliation: ReconciliationResult | None = None
     missing: list[str] = Field(default_factory=list)
+    alerts: list[Alert] = Field(default_factory=list)
     complete: bool = False
     latency_s: float = 0.0

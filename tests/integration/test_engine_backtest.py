@@ -19,10 +19,13 @@ ALLOCATION = {
 
 
 @pytest.fixture
-def engine(ray_session):
+def engine(ray_session, tmp_path):
     cfg = load_mode(REPO / "configs" / "modes" / "btc_basis.yaml")
     cfg = with_overrides(cfg, {"allocation": ALLOCATION, "venues": ["binance", "bybit", "okx"]})
-    eng = EventDrivenStrategyEngine(cfg, "backtest", monitor_name="position-monitor-test")
+    eng = EventDrivenStrategyEngine(
+        cfg, "backtest", monitor_name="position-monitor-test",
+        store_path=str(tmp_path / "history.sqlite"),
+    )
     yield eng
     eng.shutdown()
 

@@ -1,0 +1,73 @@
+"""Pure alert rules over a PortfolioSnapshot, thresholds from the mode config.
+
+| kind | fires when |
+|---|---|
+| health_factor | an AAVE health factor is below ``min_health_factor`` (critical below 1.05) |
+| margin_ratio | a CEX margin ratio is below ``min_margin_ratio`` |
+| net_delta | abs(net exposure of the strategy's underlying) > ``delta_tolerance`` x gross exposure |
+| staleness | a venue is stale for longer than ``max_staleness_s`` |
+| missing_venue | a venue has never answered |
+| reconciliation | a key mismatches beyond its tolerance |
+"""
+
+from __future__ import annotations
+
+from factory.assets import underlying_of
+from factory.config import ModeConfig
+from factory.positions import Alert, PortfolioSnapshot, PositionType
+
+__all__ = ["evaluate_alerts"]
+
+
+def _gross(snapshot: PortfolioSnapshot, underlying: str) -> float:
+    gross = 0.0
+    for key, amount in snapshot.positions.items():
+        if underlying_of(key) == underlying and key.type != PositionType.Perp:
+            gross += abs(amount)
+    return gross
+
+
+def evaluate_alerts(snapshot: PortfolioSnapshot, config: ModeConfig) -> list[Alert]:
+    """Return the alerts a snapshot raises under the mode's thresholds."""
+    th = config.thresholds
+    alerts: list[Alert] = []
+    for venue, hf in snapshot.risk.health_factor.items():
+        if hf is not None and hf < th.min_health_factor:
+            alerts.append(Alert(
+                kind="health_factor", venue=venue, value=hf, threshold=th.min_health_factor,
+                severity="critical" if hf < 1.05 else "warning",
+                message=f"{venue} health factor {hf:.3f} below {th.min_health_factor:g}",
+            ))
+    for venue, ratio in snapshot.risk.margin_ratio.items():
+        if ratio < th.min_margin_ratio:
+            alerts.append(Alert(
+                kind="margin_ratio", venue=venue, value=ratio, threshold=th.min_margin_ratio,
+                message=f"{venue} margin ratio {ratio:.3f} below {th.min_margin_ratio:g}",
+            ))
+    underlying = config.strategy.underlying
+    if underlying and underlying in snapshot.net_exposure:
+        gross = _gross(snapshot, underlying)
+        net = snapshot.net_exposure[underlying]
+        limit = th.delta_tolerance * gross
+        if gross > 0 and abs(net) > limit:
+            alerts.append(Alert(
+                kind="net_delta", value=net, threshold=limit,
+                message=f"net {underlying} exposure {net:+.6g} beyond tolerance {limit:.6g}",
+            ))
+    for venue, snap in snapshot.venues.items():
+        if snap.status == "stale" and snap.age_s > th.max_staleness_s:
+            alerts.append(Alert(
+                kind="staleness", venue=venue, value=snap.age_s, threshold=th.max_staleness_s,
+                severity="critical",
+                message=f"{venue} stale for {snap.age_s:.0f} s ({snap.error})",
+            ))
+    for venue in snapshot.missing:
+        alerts.append(Alert(kind="missing_venue", venue=venue, severity="critical",
+                            message=f"{venue} has not reported"))
+    if snapshot.reconciliation is not None:
+        for item in snapshot.reconciliation.mismatches:
+            alerts.append(Alert(
+                kind="reconciliation", key=item.key, value=item.diff, threshold=item.tolerance,
+                message=f"{item.key} expected {item.expected:.8g}, venue reports {item.real:.8g}",
+            ))
+    return alerts

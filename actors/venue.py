@@ -1,0 +1,173 @@
+"""VenuePositionActor: one per venue interface, owning its rate limiter, retries and health.
+
+`VenueWorker` is the plain class (tested without Ray); `VenuePositionActor` is its thin shell,
+started by `ExecutionInterfaceFactory.spawn_position_actors` with the options of
+`actors.options.venue_actor_options` (named ``venue:<id>``, ``num_cpus=0``, restarted by Ray).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import os
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from actors.health import HealthTracker
+from actors.limits import RateLimiter
+from actors.metrics import Metrics
+from actors.retry import RetryOutcome, RetryPolicy
+from factory.errors import RateLimitedError, VenueTimeoutError
+from factory.interfaces.base import BasePositionInterface
+from factory.positions import VenueSnapshot, utc
+
+__all__ = ["VenuePositionActor", "VenueWorker"]
+
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
+
+
+class VenueWorker:
+    """Fetches one venue's snapshots under its rate limits, retry policy and deadline.
+
+    Args:
+        interface: the venue's position interface.
+        limiter: rate limiter (default: from the venue config, scaled by ``limit_scale``).
+        retry: retry policy (default: from the venue config).
+        metrics: metric sink (default: Ray metrics when Ray is up).
+        clock: monotonic seconds.
+        failures_to_down: consecutive failures that mark the venue ``down``.
+    """
+
+    def __init__(
+        self,
+        interface: BasePositionInterface,
+        limiter: RateLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        failures_to_down: int = 3,
+        limit_scale: float = 1.0,
+    ):
+        vc = interface.venue_config
+        self.venue = interface.venue
+        self.interface = interface
+        self.clock = clock
+        self.limiter = limiter or RateLimiter(self.venue, vc.rate_limits, scale=limit_scale,
+                                              clock=clock)
+        self.retry = retry or RetryPolicy(vc.retry, clock=clock)
+        self.metrics = metrics or Metrics.auto()
+        self.health = HealthTracker(failures_to_down=failures_to_down)
+        self.calls = 0
+        hook = getattr(interface, "set_request_hooks", None)
+        if callable(hook):
+            hook(before=self._before_request, after=self._after_request)
+
+    async def _before_request(self, endpoint: str) -> None:
+        await self.limiter.acquire(endpoint, deadline=_deadline.get())
+
+    async def _after_request(
+        self, endpoint: str, status: int | None, headers: Mapping[str, str] | None
+    ) -> None:
+        self.limiter.release(endpoint)
+        self.limiter.feedback(endpoint, status, headers)
+
+    async def _attempt(self, timestamp: datetime) -> VenueSnapshot:
+        deadline = _deadline.get()
+        remaining = None if deadline is None else deadline - self.clock()
+        if remaining is not None and remaining <= 0:
+            raise VenueTimeoutError(self.venue, "deadline passed before the request")
+        try:
+            return await asyncio.wait_for(self.interface.get_positions(timestamp), remaining)
+        except asyncio.TimeoutError:
+            raise VenueTimeoutError(self.venue, f"no answer within {remaining:.2f} s") from None
+        except RateLimitedError as exc:
+            if exc.retry_after_s:
+                self.limiter.block(exc.retry_after_s, banned=exc.banned)
+            raise
+
+    async def snapshot(
+        self, timestamp: datetime | str | float | None = None, deadline_s: float | None = None
+    ) -> VenueSnapshot:
+        """Return a fresh snapshot, retrying retryable errors within ``deadline_s``.
+
+        Raises:
+            the typed venue error of the last attempt; health and metrics record it.
+        """
+        self.calls += 1
+        ts = utc(timestamp)
+        start = self.clock()
+        token = _deadline.set(None if deadline_s is None else start + deadline_s)
+        outcome = RetryOutcome()
+        waited_before = self.limiter.stats.waited_s
+        try:
+            snap = await self.retry.call(lambda: self._attempt(ts), _deadline.get(), outcome)
+        except Exception as exc:
+            self.health.record(self.clock(), exc)
+            self.metrics.error(self.venue, type(exc).__name__)
+            self.metrics.health(self.venue, self.health.state)
+            raise
+        finally:
+            _deadline.reset(token)
+            stats = self.limiter.snapshot_stats()
+            self.metrics.rate_limit(self.venue, stats.waited_s - waited_before,
+                                    stats.used_by_pool)
+        latency = self.clock() - start
+        self.health.record(self.clock())
+        self.metrics.snapshot_done(self.venue, latency, outcome.attempts)
+        self.metrics.health(self.venue, self.health.state)
+        self.metrics.staleness(self.venue, 0.0)
+        return snap.model_copy(update={"latency_s": latency, "attempts": outcome.attempts})
+
+    def status(self) -> dict[str, Any]:
+        """Health, limiter figures and call count."""
+        stats = self.limiter.snapshot_stats()
+        return {
+            "venue": self.venue,
+            "calls": self.calls,
+            "health": self.health.as_dict(),
+            "limiter": {
+                "requests": stats.requests,
+                "weight": stats.weight,
+                "waited_s": stats.waited_s,
+                "server_429": stats.server_429,
+                "server_418": stats.server_418,
+                "used_by_pool": stats.used_by_pool,
+                "banned_for_s": max(0.0, self.limiter.banned_until - self.clock()),
+            },
+        }
+
+
+class VenuePositionActor:
+    """Thin Ray shell over `VenueWorker` (one actor per venue)."""
+
+    def __init__(
+        self,
+        venue: str,
+        execution_mode: str,
+        config: Any,
+        factory: Any = None,
+        limit_scale: float = 1.0,
+    ):
+        from factory.execution_interface_factory import ExecutionInterfaceFactory
+
+        factory = factory or ExecutionInterfaceFactory()
+        iface = factory.create_position_interface(venue, execution_mode, config)
+        self.worker = VenueWorker(iface, limit_scale=limit_scale)
+
+    async def snapshot(self, timestamp: Any = None, deadline_s: float | None = None) -> VenueSnapshot:
+        return await self.worker.snapshot(timestamp, deadline_s)
+
+    def status(self) -> dict[str, Any]:
+        return self.worker.status()
+
+    def ping(self) -> int:
+        """Return the actor's process id (tests kill it to check recovery)."""
+        return os.getpid()
+
+    async def shutdown(self) -> None:
+        await self.worker.interface.close()
+
+    def __repr__(self) -> str:
+        return f"VenuePositionActor({self.worker.venue})"
