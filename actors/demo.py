@@ -26,30 +26,12 @@ SAMPLE_ALLOCATION = {
 
 
 def render(snapshot) -> None:
-    """Print a portfolio snapshot as tables."""
+    """Print a portfolio snapshot."""
     from rich.console import Console
-    from rich.table import Table
 
-    console = Console()
-    venues = Table(title=f"Venues ({snapshot.execution_mode})")
-    for col in ("venue", "status", "age s", "positions"):
-        venues.add_column(col)
-    for name, v in sorted(snapshot.venues.items()):
-        venues.add_row(name, v.status, f"{v.age_s:.1f}", str(len(v.positions)))
-    for name in snapshot.missing:
-        venues.add_row(name, "missing", "-", "-")
-    positions = Table(title="Positions")
-    positions.add_column("key")
-    positions.add_column("amount", justify="right")
-    for key, amount in sorted(snapshot.positions.items()):
-        positions.add_row(key, f"{amount:,.6f}")
-    exposure = Table(title="Net exposure")
-    exposure.add_column("underlying")
-    exposure.add_column("net", justify="right")
-    for asset, amount in sorted(snapshot.net_exposure.items()):
-        exposure.add_row(asset, f"{amount:,.6f}")
-    console.print(venues, positions, exposure)
-    console.print(f"complete: {snapshot.complete}")
+    from actors.view import render_snapshot
+
+    Console().print(render_snapshot(snapshot))
 
 
 def run_demo(args: argparse.Namespace) -> int:

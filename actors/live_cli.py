@@ -1,0 +1,203 @@
+"""``basis monitor`` and ``basis history``: the live monitor and its stored history.
+
+Errors (bad config, unknown venue, missing credential variable, unreachable venue, bad dates)
+print one line each on stderr and exit non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from datetime import datetime
+
+from factory.config import ModeConfig, load_mode, with_overrides
+from factory.errors import ConfigError
+from factory.execution_interface_factory import ExecutionInterfaceFactory
+from factory.positions import utc
+
+__all__ = ["missing_credentials", "register"]
+
+EXIT_BAD_INPUT = 2
+EXIT_INCOMPLETE = 1
+
+
+def missing_credentials(mode: ModeConfig, environ: dict[str, str] | None = None) -> list[str]:
+    """Return one line per credential variable the mode's venues need and the environment lacks."""
+    env = os.environ if environ is None else environ
+    lines = []
+    seen: set[str] = set()
+    for venue in mode.venues:
+        creds = mode.venue_config(venue).credentials
+        for field in ("api_key_env", "api_secret_env", "passphrase_env", "rpc_url_env",
+                      "addresses_env"):
+            name = getattr(creds, field)
+            if name and not env.get(name) and name not in seen:
+                seen.add(name)
+                lines.append(f"{venue}: missing credential, set the environment variable {name}")
+    return lines
+
+
+def _load(args: argparse.Namespace) -> ModeConfig:
+    mode = load_mode(args.config)
+    if getattr(args, "set", None):
+        mode = with_overrides(mode, args.set)
+    supported = set(ExecutionInterfaceFactory.supported_venues(mode))
+    unknown = [v for v in mode.venues if v not in supported]
+    if unknown:
+        raise ConfigError([
+            f"{args.config}: venues: unsupported venue {v!r} (supported: {', '.join(sorted(supported))})"
+            for v in unknown
+        ])
+    return mode
+
+
+def _start_ray(address: str | None) -> bool:
+    import ray
+
+    if ray.is_initialized():
+        return False
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, namespace="basis-monitor", log_to_driver=False)
+    else:
+        ray.init(num_cpus=2, include_dashboard=False, namespace="basis-monitor",
+                 log_to_driver=False)
+    return True
+
+
+def _problems(snap) -> list[str]:
+    lines = [f"{v}: unreachable, no data ({snap.venues[v].error if v in snap.venues else 'never answered'})"
+             for v in snap.missing]
+    for name, v in sorted(snap.venues.items()):
+        if v.status != "ok":
+            lines.append(f"{name}: {v.status} for {v.age_s:.1f} s: {v.error}")
+    return lines
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Run the live monitor against the venues of a mode config."""
+    mode = _load(args)
+    missing = missing_credentials(mode)
+    if missing:
+        for line in missing:
+            print(f"error: {line}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.interval is not None and args.interval <= 0:
+        raise ConfigError("--interval: must be a positive number of seconds")
+    import ray
+    from rich.console import Console
+    from rich.live import Live
+
+    from actors.engine import EventDrivenStrategyEngine
+    from actors.view import render_snapshot
+
+    started = _start_ray(args.address)
+    engine = None
+    try:
+        engine = EventDrivenStrategyEngine(mode, "live", store_path=args.db)
+        if args.once:
+            # first snapshot: venue actors are starting; give them one deadline to warm up
+            snap = engine.get_real_positions(None, timeout_s=60)
+            if not snap.complete:
+                time.sleep(mode.monitor.deadline_s)
+                snap = engine.get_real_positions(None, timeout_s=60)
+            if args.json:
+                print(snap.model_dump_json(indent=2))
+            else:
+                Console().print(render_snapshot(snap))
+            problems = _problems(snap)
+            for line in problems:
+                print(f"error: {line}", file=sys.stderr)
+            return 0 if snap.complete else EXIT_INCOMPLETE
+        interval = args.interval or mode.monitor.interval_s
+        console = Console()
+        with Live(console=console, refresh_per_second=4, screen=False) as live:
+            while True:
+                t0 = time.monotonic()
+                snap = engine.get_real_positions(None, timeout_s=60)
+                if args.json:
+                    print(snap.model_dump_json(), flush=True)
+                else:
+                    live.update(render_snapshot(snap, title=f"basis-monitor {mode.mode}"))
+                time.sleep(max(0.0, interval - (time.monotonic() - t0)))
+    finally:
+        if engine is not None:
+            engine.shutdown()
+        if started:
+            ray.shutdown()
+
+
+def _date(text: str | None, flag: str) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return utc(text)
+    except (ValueError, TypeError):
+        raise ConfigError(f"{flag} {text!r}: expected an ISO date like 2024-01-31 or "
+                          "2024-01-31T08:00:00Z") from None
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Print stored snapshots as a table or CSV."""
+    from actors.store import SnapshotStore
+
+    start, end = _date(args.start, "--start"), _date(args.end, "--end")
+    if start and end and start > end:
+        raise ConfigError(f"--start {args.start} is after --end {args.end}")
+    path = args.db
+    if path is None and args.config:
+        path = load_mode(args.config).monitor.history_path
+    path = path or "var/history.sqlite"
+    if not os.path.exists(path):
+        raise ConfigError(f"{path}: no history database here (run basis monitor first, or --db)")
+    rows = SnapshotStore(path).query(start, end, limit=args.limit)
+    header = ["timestamp", "complete", "ok", "stale", "missing", "net_exposure", "alerts"]
+    records = []
+    for s in rows:
+        ok = sum(1 for v in s.venues.values() if v.status == "ok")
+        stale = sum(1 for v in s.venues.values() if v.status == "stale")
+        exposure = " ".join(f"{k}={v:.6g}" for k, v in sorted(s.net_exposure.items()))
+        records.append([s.timestamp.isoformat(), s.complete, ok, stale, len(s.missing), exposure,
+                        len(s.alerts)])
+    if args.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(header)
+        w.writerows(records)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"history {path} ({len(records)} snapshots)")
+    for h in header:
+        table.add_column(h)
+    for r in records:
+        table.add_row(*[str(x) for x in r])
+    Console().print(table)
+    return 0
+
+
+def register(sub) -> None:
+    """Add ``monitor`` and ``history`` to the basis CLI."""
+    p = sub.add_parser("monitor", help="monitor the venues of a mode config live")
+    p.add_argument("config", help="mode config file, e.g. configs/modes/btc_basis.yaml")
+    p.add_argument("--once", action="store_true", help="take one snapshot and exit")
+    p.add_argument("--json", action="store_true", help="print PortfolioSnapshot JSON")
+    p.add_argument("--interval", type=float, default=None, help="seconds between snapshots")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: local Ray)")
+    p.add_argument("--db", default=None, help="history database (default: the mode's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a mode field by dotted path")
+    p.set_defaults(func=cmd_monitor)
+
+    h = sub.add_parser("history", help="show stored snapshots as a table or CSV")
+    h.add_argument("--db", default=None, help="history database file")
+    h.add_argument("--config", default=None, help="mode config whose history_path to read")
+    h.add_argument("--start", default=None, help="from this date/time (UTC)")
+    h.add_argument("--end", default=None, help="until this date/time (UTC)")
+    h.add_argument("--limit", type=int, default=None)
+    h.add_argument("--csv", action="store_true", help="CSV on stdout")
+    h.set_defaults(func=cmd_history)

@@ -1,0 +1,82 @@
+"""The terminal view of a PortfolioSnapshot (rich): venues, positions, exposure, risk, alerts.
+
+`render_snapshot` returns one renderable, so the live view (`rich.live.Live`) and tests (a
+recording `Console`) draw exactly the same frame.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from factory.positions import PortfolioSnapshot
+
+__all__ = ["render_snapshot"]
+
+_STATUS_STYLE = {"ok": "green", "stale": "yellow", "error": "red", "missing": "red"}
+
+
+def _fmt(x: float | None, digits: int = 6) -> str:
+    if x is None:
+        return "-"
+    return f"{x:,.{digits}f}"
+
+
+def render_snapshot(snap: PortfolioSnapshot, title: str = "basis-monitor") -> Group:
+    """Build the frame for one snapshot."""
+    venues = Table(title="Venues", expand=False)
+    for col in ("venue", "status", "age s", "latency ms", "attempts", "positions", "error"):
+        venues.add_column(col)
+    for name, v in sorted(snap.venues.items()):
+        venues.add_row(
+            name, Text(v.status, style=_STATUS_STYLE.get(v.status, "")), f"{v.age_s:.1f}",
+            f"{v.latency_s * 1000:.0f}", str(v.attempts), str(len(v.positions)),
+            (v.error or "")[:60],
+        )
+    for name in snap.missing:
+        venues.add_row(name, Text("missing", style="red"), "-", "-", "-", "-", "")
+
+    positions = Table(title="Positions")
+    positions.add_column("key")
+    positions.add_column("amount", justify="right")
+    for key, amount in sorted(snap.positions.items()):
+        positions.add_row(key, _fmt(amount))
+
+    exposure = Table(title="Net exposure")
+    exposure.add_column("underlying")
+    exposure.add_column("net", justify="right")
+    for asset, amount in sorted(snap.net_exposure.items()):
+        exposure.add_row(asset, _fmt(amount))
+
+    risk = Table(title="Risk")
+    risk.add_column("what")
+    risk.add_column("where")
+    risk.add_column("value", justify="right")
+    for venue, hf in sorted(snap.risk.health_factor.items()):
+        risk.add_row("health factor", venue, "no debt" if hf is None else f"{hf:.4f}")
+    for venue, ltv in sorted(snap.risk.ltv.items()):
+        risk.add_row("LTV", venue, f"{ltv:.2%}")
+    for venue, mr in sorted(snap.risk.margin_ratio.items()):
+        risk.add_row("margin ratio", venue, f"{mr:.2%}")
+    for key, d in sorted(snap.risk.distance_to_liquidation.items()):
+        risk.add_row("to liquidation", key, f"{d:+.2%}")
+
+    recon = snap.reconciliation
+    if recon is None:
+        recon_line = Text("reconciliation: no expected positions")
+    else:
+        counts = {s: sum(1 for i in recon.items if i.status == s) for s in ("ok", "mismatch",
+                                                                            "unknown")}
+        style = "green" if recon.ok else ("red" if counts["mismatch"] else "yellow")
+        recon_line = Text(
+            f"reconciliation: {counts['ok']} ok, {counts['mismatch']} mismatch, "
+            f"{counts['unknown']} unknown", style=style,
+        )
+    alerts = Text("\n".join(f"[{a.severity}] {a.message}" for a in snap.alerts) or "alerts: none",
+                  style="red" if snap.alerts else "green")
+    head = Text(
+        f"{title}  {snap.timestamp:%Y-%m-%d %H:%M:%S} UTC  mode={snap.execution_mode}  "
+        f"complete={snap.complete}", style="bold",
+    )
+    return Group(head, venues, positions, exposure, risk, recon_line, alerts)
