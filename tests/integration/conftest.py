@@ -6,6 +6,16 @@ import os
 
 import pytest
 
+from tests.integration.chain_fixtures import (  # noqa: F401 - sandbox chain fixtures
+    anvil_node,
+    chain,
+    chain_mode,
+    desk,
+    rpc_proxy,
+    sandbox,
+    sandbox_env,
+)
+
 
 @pytest.fixture(scope="session")
 def ray_session():

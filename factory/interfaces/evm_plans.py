@@ -1,0 +1,255 @@
+"""Read plans: which contract reads a venue's snapshot needs, and how their values fold into it.
+
+Venue knowledge is data (configs/venues/*.yaml), not branches on the venue name:
+
+- ``reserves`` (with ``contracts.pool``): AAVE v3 aToken and variable debt token balances per
+  reserve and ``Pool.getUserAccountData`` per desk address.
+- ``options.lst_rates`` ``{symbol: "getRate()"}``: an LST balance per token plus its rate
+  (1e18), e.g. weETH ``getRate()``, wstETH ``stEthPerToken()``.
+- wallet: native balance (Multicall3 ``getEthBalance``) and ERC-20 ``balanceOf`` per token.
+
+A plan is a list of ``(Read, Slot)``; `fold` turns the values of one multicall into positions
+(amounts summed over the desk's addresses in integer base units, then converted; zero balances
+omitted) and, for AAVE, one `AccountInfo`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from eth_utils import is_address, to_checksum_address
+
+from factory.config import TokenConfig, VenueConfig
+from factory.errors import ConfigError, ContractMissingError
+from factory.interfaces.evm_abi import (
+    AAVE_BASE_DECIMALS,
+    RESERVE_DATA_TYPES,
+    Read,
+    bps,
+    health_factor,
+    to_native,
+    wad,
+)
+from factory.positions import AccountInfo, Position, PositionKey, PositionType
+
+__all__ = [
+    "ACCOUNT_DATA_TYPES",
+    "Plan",
+    "ReserveTokens",
+    "Slot",
+    "aave_plan",
+    "combine_account_data",
+    "desk_addresses",
+    "fold",
+    "lst_plan",
+    "reserve_data_reads",
+    "reserve_tokens_from",
+    "wallet_plan",
+]
+
+ACCOUNT_DATA_TYPES = ("uint256",) * 6
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a read's value goes: an amount of a key, a key's rate, or AAVE account data."""
+
+    kind: Literal["amount", "rate", "account"]
+    key: PositionKey | None = None
+    decimals: int = 18
+
+
+Plan = list[tuple[Read, Slot]]
+
+
+@dataclass(frozen=True)
+class ReserveTokens:
+    """The aToken and variable debt token AAVE created for one reserve."""
+
+    a_token: str
+    variable_debt_token: str
+
+
+def desk_addresses(config: VenueConfig, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Return the desk's addresses from the comma-separated ``addresses_env`` variable.
+
+    Raises:
+        MissingCredentialError: the variable is not set.
+        ConfigError: an entry is not an address.
+    """
+    env = dict(os.environ if environ is None else environ)
+    raw = config.credentials.read(config.venue, "addresses_env", env).get_secret_value()
+    out: list[str] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        if not is_address(part):
+            raise ConfigError(
+                f"{config.credentials.addresses_env}: {part!r} is not a 0x-prefixed 20-byte address"
+            )
+        addr = to_checksum_address(part)
+        if addr not in out:
+            out.append(addr)
+    if not out:
+        raise ConfigError(f"{config.credentials.addresses_env}: no address given")
+    return out
+
+
+def _balance(label: str, token: str, owner: str) -> Read:
+    return Read(f"{label}.balanceOf({owner})", token, "balanceOf(address)", (owner,))
+
+
+# -- AAVE v3 ---------------------------------------------------------------------------------
+
+
+def reserve_data_reads(
+    pool: str, tokens: Mapping[str, TokenConfig], reserves: Sequence[str]
+) -> list[Read]:
+    """Return one ``Pool.getReserveData(asset)`` read per reserve (run once, then cached)."""
+    return [
+        Read(f"Pool.getReserveData({sym})", pool, "getReserveData(address)",
+             (to_checksum_address(tokens[sym].address),), RESERVE_DATA_TYPES)
+        for sym in reserves
+    ]
+
+
+def reserve_tokens_from(
+    venue: str, pool: str, reserves: Sequence[str], values: Sequence[Any]
+) -> dict[str, ReserveTokens]:
+    """Pick aToken (field 8) and variable debt token (field 10) out of each ReserveData.
+
+    Raises:
+        ContractMissingError: a configured reserve is not listed on the Pool (zero addresses).
+    """
+    out: dict[str, ReserveTokens] = {}
+    for sym, data in zip(reserves, values, strict=True):
+        a_token, v_debt = to_checksum_address(data[8]), to_checksum_address(data[10])
+        if ZERO_ADDRESS in (a_token, v_debt):
+            raise ContractMissingError(venue, f"reserve {sym} is not listed on the Pool {pool}")
+        out[sym] = ReserveTokens(a_token, v_debt)
+    return out
+
+
+def aave_plan(
+    venue: str,
+    pool: str,
+    reserves: Mapping[str, ReserveTokens],
+    decimals: Mapping[str, int],
+    addresses: Sequence[str],
+) -> Plan:
+    """Reads for ``venue:aToken:a<SYM>``, ``venue:debtToken:debt<SYM>`` and account data."""
+    plan: Plan = []
+    for sym, rt in reserves.items():
+        a_key = PositionKey.of(venue, PositionType.aToken, f"a{sym}")
+        d_key = PositionKey.of(venue, PositionType.debtToken, f"debt{sym}")
+        for owner in addresses:
+            plan.append(
+                (_balance(f"a{sym}", rt.a_token, owner), Slot("amount", a_key, decimals[sym]))
+            )
+            plan.append(
+                (_balance(f"debt{sym}", rt.variable_debt_token, owner),
+                 Slot("amount", d_key, decimals[sym]))
+            )
+    for owner in addresses:
+        read = Read(f"Pool.getUserAccountData({owner})", pool, "getUserAccountData(address)",
+                    (owner,), ACCOUNT_DATA_TYPES)
+        plan.append((read, Slot("account")))
+    return plan
+
+
+def combine_account_data(raws: Sequence[Sequence[int]]) -> AccountInfo:
+    """Fold ``getUserAccountData`` of one or more addresses into one `AccountInfo`.
+
+    Collateral, debt and available borrows are summed (base currency /1e8, USD). The health
+    factor is the lowest among addresses with debt (None when none has debt); ltv and
+    liquidation threshold are collateral-weighted (bps/1e4). For one address every figure is
+    exactly the Pool's own.
+    """
+    collateral = sum(int(r[0]) for r in raws)
+    debt = sum(int(r[1]) for r in raws)
+    available = sum(int(r[2]) for r in raws)
+    factors = [hf for hf in (health_factor(int(r[5])) for r in raws) if hf is not None]
+    if collateral:
+        lt = sum(int(r[0]) * int(r[3]) for r in raws) / collateral
+        ltv = sum(int(r[0]) * int(r[4]) for r in raws) / collateral
+    else:
+        lt = ltv = 0.0
+    return AccountInfo(
+        quote="USD",
+        total_collateral=to_native(collateral, AAVE_BASE_DECIMALS),
+        total_debt=to_native(debt, AAVE_BASE_DECIMALS),
+        available_borrows=to_native(available, AAVE_BASE_DECIMALS),
+        health_factor=min(factors) if factors else None,
+        ltv=bps(ltv),
+        liquidation_threshold=bps(lt),
+    )
+
+
+# -- LSTs and the wallet -----------------------------------------------------------------------
+
+
+def lst_plan(
+    venue: str,
+    tokens: Mapping[str, TokenConfig],
+    rate_functions: Mapping[str, str],
+    addresses: Sequence[str],
+) -> Plan:
+    """Reads for ``venue:LST:<SYM>``: balance per address and the rate function (1e18)."""
+    plan: Plan = []
+    for sym, signature in rate_functions.items():
+        if sym not in tokens:
+            raise ConfigError(f"{venue}: options.lst_rates names {sym!r}, which is not in tokens")
+        token = tokens[sym]
+        key = PositionKey.of(venue, PositionType.LST, sym)
+        for owner in addresses:
+            plan.append((_balance(sym, token.address, owner), Slot("amount", key, token.decimals)))
+        plan.append((Read(f"{sym}.{signature}", token.address, signature), Slot("rate", key)))
+    return plan
+
+
+def wallet_plan(
+    venue: str,
+    multicall3: str,
+    tokens: Mapping[str, TokenConfig],
+    addresses: Sequence[str],
+    native_symbol: str = "ETH",
+) -> Plan:
+    """Reads for ``venue:BaseToken:<native>`` (Multicall3.getEthBalance) and each token."""
+    plan: Plan = []
+    native = PositionKey.of(venue, PositionType.BaseToken, native_symbol)
+    for owner in addresses:
+        read = Read(f"getEthBalance({owner})", multicall3, "getEthBalance(address)", (owner,))
+        plan.append((read, Slot("amount", native, 18)))
+    for sym, token in tokens.items():
+        key = PositionKey.of(venue, PositionType.BaseToken, sym)
+        for owner in addresses:
+            plan.append((_balance(sym, token.address, owner), Slot("amount", key, token.decimals)))
+    return plan
+
+
+def fold(
+    plan: Plan, values: Sequence[Any]
+) -> tuple[dict[PositionKey, Position], AccountInfo | None]:
+    """Turn one multicall's values into positions (non-zero only) and AAVE account info."""
+    raw_amounts: dict[PositionKey, int] = {}
+    decimals: dict[PositionKey, int] = {}
+    rates: dict[PositionKey, float] = {}
+    accounts: list[Sequence[int]] = []
+    for (_read, slot), value in zip(plan, values, strict=True):
+        if slot.kind == "amount":
+            raw_amounts[slot.key] = raw_amounts.get(slot.key, 0) + int(value)
+            decimals[slot.key] = slot.decimals
+        elif slot.kind == "rate":
+            rates[slot.key] = wad(int(value))
+        else:
+            accounts.append(value)
+    positions = {
+        key: Position(key=key, amount=to_native(raw, decimals[key]), rate=rates.get(key))
+        for key, raw in raw_amounts.items()
+        if raw != 0
+    }
+    return positions, (combine_account_data(accounts) if accounts else None)

@@ -1,0 +1,306 @@
+"""The chain adapter boundary: AsyncWeb3 over HTTP, with every failure translated once to a type.
+
+Translation (see `factory.errors` for the tree)::
+
+    connection refused/reset, DNS, other aiohttp errors  -> RpcUnreachableError   (retryable)
+    no answer within timeout_s                           -> VenueTimeoutError     (retryable)
+    HTTP 429 / JSON-RPC -32005                           -> RateLimitedError      (retryable)
+    HTTP 5xx, other JSON-RPC errors                      -> VenueUnavailableError (retryable)
+    HTTP 401/403                                         -> AuthenticationError
+    other HTTP 4xx, JSON-RPC -32601/-32602               -> BadRequestError
+    eth_call reverted, or one aggregate3 read failed     -> CallRevertedError (names the read)
+    eth_chainId differs from the config                  -> WrongChainError
+    no code at a configured contract                     -> ContractMissingError
+    answer that does not decode                          -> BadResponseError
+
+Messages carry the venue, the RPC method and the node's own error code or HTTP status, never the
+RPC URL (hosted RPC URLs embed an API key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from eth_utils import to_checksum_address
+from web3 import AsyncWeb3
+from web3.exceptions import ContractLogicError, RequestTimedOut, Web3Exception, Web3RPCError
+from web3.providers.rpc import AsyncHTTPProvider
+
+from factory.errors import (
+    AuthenticationError,
+    BadRequestError,
+    BadResponseError,
+    CallRevertedError,
+    ContractMissingError,
+    RateLimitedError,
+    RpcUnreachableError,
+    VenueError,
+    VenueTimeoutError,
+    VenueUnavailableError,
+    WrongChainError,
+)
+from factory.interfaces.evm_abi import (
+    Read,
+    ReadFailure,
+    decode_aggregate3,
+    decode_read,
+    encode_aggregate3,
+)
+
+__all__ = ["BlockReads", "EvmRpc", "translate_error"]
+
+_METHOD_NOT_FOUND = (-32600, -32601, -32602)
+POOL_METHODS = ("txpool_contentFrom", "txpool_content", "eth_getBlockByNumber")
+_RATE_LIMITED = (-32005,)
+
+
+def _rpc_code(exc: Web3RPCError) -> int | None:
+    resp = exc.rpc_response or {}
+    err = resp.get("error") if isinstance(resp, dict) else None
+    code = err.get("code") if isinstance(err, dict) else None
+    return code if isinstance(code, int) else None
+
+
+def translate_error(venue: str, method: str, exc: BaseException) -> VenueError | None:
+    """Return the typed error for a failure of ``method``, or None for a foreign exception."""
+    if isinstance(exc, VenueError):
+        return exc
+    if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
+        return VenueTimeoutError(venue, f"{method}: no answer in time")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        status = exc.status
+        if status == 429:
+            return RateLimitedError(venue, f"{method}: rate limited", code=status)
+        if status >= 500:
+            return VenueUnavailableError(venue, f"{method}: node unavailable", code=status)
+        if status in (401, 403):
+            return AuthenticationError(venue, f"{method}: RPC refused the credentials", code=status)
+        return BadRequestError(venue, f"{method}: rejected", code=status)
+    if isinstance(exc, (aiohttp.ClientError, ConnectionError)):
+        return RpcUnreachableError(venue, f"{method}: RPC node unreachable ({type(exc).__name__})")
+    if isinstance(exc, ContractLogicError):
+        return CallRevertedError(venue, f"{method}: reverted: {exc.message or exc}")
+    if isinstance(exc, RequestTimedOut):
+        return VenueTimeoutError(venue, f"{method}: the node timed out", code=_rpc_code(exc))
+    if isinstance(exc, Web3RPCError):
+        code = _rpc_code(exc)
+        text = f"{method}: {exc.message}"
+        if code in _METHOD_NOT_FOUND:
+            return BadRequestError(venue, text, code=code)
+        if code in _RATE_LIMITED:
+            return RateLimitedError(venue, text, code=code)
+        return VenueUnavailableError(venue, text, code=code)
+    if isinstance(exc, (Web3Exception, ReadFailure)):
+        return BadResponseError(venue, f"{method}: unexpected answer ({type(exc).__name__}: {exc})")
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockReads:
+    """The result of one pinned multicall: block number, block timestamp and one value per read."""
+
+    block_number: int
+    block_timestamp: int
+    values: list[Any]
+
+
+class EvmRpc:
+    """One venue's connection to an EVM node.
+
+    Args:
+        venue: venue id for error messages.
+        url: the node's HTTP JSON-RPC URL (may hold a key; never logged).
+        timeout_s: per-request timeout.
+        expected_chain_id: the chain the config is for (checked once by `ensure_chain`).
+        w3: an existing AsyncWeb3 (tests); default: one over `AsyncHTTPProvider` without
+            web3's own retries (retrying is the venue actor's job).
+    """
+
+    def __init__(
+        self,
+        venue: str,
+        url: str,
+        *,
+        timeout_s: float = 10.0,
+        expected_chain_id: int | None = None,
+        w3: AsyncWeb3 | None = None,
+    ):
+        self.venue = venue
+        self.expected_chain_id = expected_chain_id
+        self.w3 = w3 or AsyncWeb3(
+            AsyncHTTPProvider(
+                url,
+                request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout_s)},
+                exception_retry_configuration=None,
+            ),
+            # No default middleware: ENS and gas strategies are unused here, and the validation
+            # middleware would ask eth_chainId before every eth_call (we check it once).
+            middleware=[],
+        )
+        self._code_checked: set[str] = set()
+        self._pool_method = 0
+
+    @asynccontextmanager
+    async def translating(self, method: str) -> AsyncIterator[None]:
+        """Translate any failure inside the block into the typed error tree."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - translated once, here
+            typed = translate_error(self.venue, method, exc)
+            if typed is None or typed is exc:
+                raise
+            raise typed from exc
+
+    async def ensure_chain(self) -> int:
+        """Check once that the node serves ``expected_chain_id``; return the chain id.
+
+        Raises:
+            WrongChainError: another chain.
+        """
+        async with self.translating("eth_chainId"):
+            chain_id = int(await self.w3.eth.chain_id)
+        if self.expected_chain_id is not None and chain_id != self.expected_chain_id:
+            raise WrongChainError(
+                self.venue,
+                f"the RPC node serves chain id {chain_id}, the config expects "
+                f"{self.expected_chain_id}",
+            )
+        return chain_id
+
+    async def ensure_code(self, contracts: Mapping[str, str]) -> None:
+        """Check once per address that each named contract has code.
+
+        Raises:
+            ContractMissingError: naming the contract and address without code.
+        """
+        for name, address in contracts.items():
+            addr = to_checksum_address(address)
+            if addr in self._code_checked:
+                continue
+            async with self.translating("eth_getCode"):
+                code = await self.w3.eth.get_code(addr)
+            if not code:
+                raise ContractMissingError(self.venue, f"no contract code for {name} at {addr}")
+            self._code_checked.add(addr)
+
+    async def block_number(self) -> int:
+        async with self.translating("eth_blockNumber"):
+            return int(await self.w3.eth.block_number)
+
+    async def multicall(
+        self, multicall3: str, reads: Sequence[Read], block: int | str = "latest"
+    ) -> list[Any]:
+        """Run ``reads`` in one ``aggregate3`` eth_call at ``block`` and decode each value.
+
+        Raises:
+            CallRevertedError: a read failed (named) or the whole call reverted.
+            BadResponseError: a read's data does not decode.
+        """
+        data = encode_aggregate3(reads)
+        async with self.translating("eth_call aggregate3"):
+            raw = await self.w3.eth.call(
+                {"to": to_checksum_address(multicall3), "data": "0x" + data.hex()},
+                block_identifier=block,
+            )
+            results = decode_aggregate3(raw)
+            if len(results) != len(reads):
+                raise ReadFailure(f"aggregate3 gave {len(results)} results for {len(reads)} reads")
+            failed = [r.label for r, (ok, _) in zip(reads, results, strict=True) if not ok]
+            if failed:
+                raise CallRevertedError(
+                    self.venue, f"reverted at block {block}: {', '.join(failed)}"
+                )
+            return [decode_read(r, d) for r, (_, d) in zip(reads, results, strict=True)]
+
+    async def read_at_latest(self, multicall3: str, reads: Sequence[Read]) -> BlockReads:
+        """Pin the latest block, then read everything plus its timestamp in one aggregate3."""
+        block = await self.block_number()
+        stamp = Read("block timestamp", multicall3, "getCurrentBlockTimestamp()")
+        values = await self.multicall(multicall3, [*reads, stamp], block)
+        return BlockReads(block, int(values[-1]), values[:-1])
+
+    async def nonce(self, address: str, block: int | str = "latest") -> int:
+        async with self.translating("eth_getTransactionCount"):
+            return int(await self.w3.eth.get_transaction_count(to_checksum_address(address), block))
+
+    async def pending_transactions(self, addresses: Sequence[str]) -> list[dict[str, Any]] | None:
+        """Return not-yet-mined transactions, or None when the node exposes no pending view.
+
+        Tries, in order, and remembers the first method the node supports:
+        ``txpool_contentFrom`` per address (geth; only the desk's transactions),
+        ``txpool_content`` (anvil, geth; the whole pool), the ``pending`` block (hosted RPCs).
+        Each transaction is ``{hash, from, to, value, input, nonce}``.
+        """
+        while self._pool_method < len(POOL_METHODS):
+            method = POOL_METHODS[self._pool_method]
+            try:
+                async with self.translating(method):
+                    return await self._read_pool(method, addresses)
+            except BadRequestError:
+                self._pool_method += 1
+        return None
+
+    async def _read_pool(self, method: str, addresses: Sequence[str]) -> list[dict[str, Any]]:
+        request = self.w3.manager.coro_request
+        if method == "txpool_contentFrom":
+            out = []
+            for address in addresses:
+                content = await request(method, [to_checksum_address(address)])
+                out += [
+                    _plain_tx(tx)
+                    for section in ("pending", "queued")
+                    for tx in ((content or {}).get(section) or {}).values()
+                ]
+            return out
+        if method == "txpool_content":
+            content = await request(method, [])
+            return [
+                _plain_tx(tx)
+                for section in ("pending", "queued")
+                for by_nonce in ((content or {}).get(section) or {}).values()
+                for tx in by_nonce.values()
+            ]
+        block = await request(method, ["pending", True])
+        txs = (block or {}).get("transactions", [])
+        return [_plain_tx(tx) for tx in txs if isinstance(tx, dict)]
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        disconnect = getattr(self.w3.provider, "disconnect", None)
+        if disconnect is not None:
+            await disconnect()
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        return int(value, 16) if value.startswith("0x") else int(value)
+    if isinstance(value, (bytes, bytearray)):
+        return int.from_bytes(value, "big")
+    return 0 if value is None else int(value)
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return str(value)
+
+
+def _plain_tx(tx: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalise one node transaction (hex strings or web3-formatted) to plain Python values."""
+    raw_input = tx.get("input", b"") or b""
+    data = bytes.fromhex(raw_input[2:]) if isinstance(raw_input, str) else bytes(raw_input)
+    return {
+        "hash": _hex(tx.get("hash")),
+        "from": to_checksum_address(tx["from"]),
+        "to": to_checksum_address(tx["to"]) if tx.get("to") else None,
+        "value": _int(tx.get("value")),
+        "input": data,
+        "nonce": _int(tx.get("nonce")),
+    }

@@ -1,0 +1,2 @@
+"""Local venues for tests and the demo: the anvil chain (``factory.sandbox.chain``) and the
+exchange emulator."""
