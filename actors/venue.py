@@ -23,9 +23,17 @@ from factory.errors import RateLimitedError, VenueTimeoutError
 from factory.interfaces.base import BasePositionInterface
 from factory.positions import VenueSnapshot, utc
 
-__all__ = ["VenuePositionActor", "VenueWorker"]
+__all__ = ["ActorTransitSource", "VenuePositionActor", "VenueWorker", "current_deadline"]
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
+
+#: Seconds a nested call (e.g. the wallet asking a CEX actor) leaves its caller to answer.
+NESTED_MARGIN_S = 0.15
+
+
+def current_deadline() -> float | None:
+    """The monotonic deadline of the snapshot being served in this task (None: no deadline)."""
+    return _deadline.get()
 
 
 class VenueWorker:
@@ -120,6 +128,17 @@ class VenueWorker:
         self.metrics.staleness(self.venue, 0.0)
         return snap.model_copy(update={"latency_s": latency, "attempts": outcome.attempts})
 
+    async def transfers_in_transit(self, deadline_s: float | None = None) -> list:
+        """CEX deposits/withdrawals not yet credited, under this venue's limits and retries."""
+        fetch = getattr(self.interface, "get_transfers_in_transit", None)
+        if fetch is None:
+            return []
+        token = _deadline.set(None if deadline_s is None else self.clock() + deadline_s)
+        try:
+            return await self.retry.call(fetch, _deadline.get())
+        finally:
+            _deadline.reset(token)
+
     def status(self) -> dict[str, Any]:
         """Health, limiter figures and call count."""
         stats = self.limiter.snapshot_stats()
@@ -139,6 +158,41 @@ class VenueWorker:
         }
 
 
+class ActorTransitSource:
+    """The wallet's view of a CEX venue's transfers in transit, read from that venue's actor.
+
+    The call is bounded by the wallet snapshot's own deadline, so a slow exchange makes the
+    wallet report "transfers unknown" for it instead of making the wallet late.
+    """
+
+    def __init__(self, venue: str):
+        self.venue = venue
+        self._handle = None
+
+    async def get_transfers_in_transit(self) -> list:
+        import ray
+
+        from actors.options import venue_actor_name
+
+        deadline = current_deadline()
+        budget = None
+        if deadline is not None:
+            budget = deadline - time.monotonic() - NESTED_MARGIN_S
+            if budget <= 0:
+                raise VenueTimeoutError(self.venue, "no time left to read transfers in transit")
+        if self._handle is None:
+            self._handle = ray.get_actor(venue_actor_name(self.venue))
+        try:
+            return await asyncio.wait_for(
+                self._handle.transfers_in_transit.remote(budget), budget
+            )
+        except asyncio.TimeoutError:
+            raise VenueTimeoutError(self.venue, "transfers in transit not read in time") from None
+        except Exception:
+            self._handle = None  # look the actor up again next time (it may be replaced)
+            raise
+
+
 class VenuePositionActor:
     """Thin Ray shell over `VenueWorker` (one actor per venue)."""
 
@@ -154,10 +208,19 @@ class VenuePositionActor:
 
         factory = factory or ExecutionInterfaceFactory()
         iface = factory.create_position_interface(venue, execution_mode, config)
+        if execution_mode == "live" and hasattr(iface, "set_transit_sources"):
+            names = iface.venue_config.options.get("transfer_venues") or []
+            enabled = set(iface.mode_config.venues)
+            iface.set_transit_sources(
+                {v: ActorTransitSource(v) for v in names if not enabled or v in enabled}
+            )
         self.worker = VenueWorker(iface, limit_scale=limit_scale)
 
     async def snapshot(self, timestamp: Any = None, deadline_s: float | None = None) -> VenueSnapshot:
         return await self.worker.snapshot(timestamp, deadline_s)
+
+    async def transfers_in_transit(self, deadline_s: float | None = None) -> list:
+        return await self.worker.transfers_in_transit(deadline_s)
 
     def status(self) -> dict[str, Any]:
         return self.worker.status()
