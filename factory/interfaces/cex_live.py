@@ -1,0 +1,198 @@
+"""CEXLiveBackend: one exchange account read through the real ccxt async client.
+
+One client per backend, built on the first call (constructing the backend needs no
+credentials and no network). Every venue-specific detail comes from the venue config: the ccxt
+id and settings, the wallets to read, where the account figures sit, the error codes, the
+endpoint weights the hooks report. Every failure leaves as a typed error of factory/errors.py,
+translated once (`factory.interfaces.cex_errors`).
+
+A snapshot is: markets (first call only) -> the first wallet (one signed request, so bad
+credentials fail before anything else is sent) -> server time, the other wallets and the perp
+positions concurrently. Its ``timestamp`` is the venue's server time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import ccxt.async_support as ccxt
+
+from factory.config import VenueConfig
+from factory.errors import BadResponseError, VenueError
+from factory.interfaces.cex_client import Transport, Wire, build_client
+from factory.interfaces.cex_errors import PARSE_ERRORS, translate_error
+from factory.interfaces.cex_hooks import EndpointResolver, RequestHooks
+from factory.interfaces.cex_mapping import (
+    FundingPayment,
+    account_info,
+    balance_positions,
+    funding_payments,
+    perp_positions,
+    transfers_in_transit,
+    wallet_amounts,
+)
+from factory.interfaces.cex_options import cex_options
+from factory.positions import Transfer, VenueSnapshot, utc
+
+__all__ = ["CEXLiveBackend"]
+
+
+class CEXLiveBackend:
+    """Live positions of one CEX account (implements `PositionBackend`).
+
+    Args:
+        venue_config: the venue's config (``kind: cex``).
+        hooks: request hooks (rate limiter); may be replaced later through ``hooks``.
+        environ: where credentials and ``BASIS_<VENUE>_API_BASE_URL`` are read (default
+            ``os.environ``), read on the first call.
+        clock: epoch seconds (fetched_at, latency, transfer ages).
+        transport: in-process stand-in for HTTP (unit tests with canned payloads).
+
+    Raises:
+        ConfigError: the venue's ``options`` are not a valid CEX description.
+    """
+
+    def __init__(
+        self,
+        venue_config: VenueConfig,
+        hooks: RequestHooks | None = None,
+        environ: Mapping[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        transport: Transport | None = None,
+    ):
+        self.venue = venue_config.venue
+        self.config = venue_config
+        self.options = cex_options(venue_config)
+        self.hooks = hooks or RequestHooks()
+        self._environ = environ
+        self._clock = clock
+        self._transport = transport
+        self._client: Any = None
+
+    def __repr__(self) -> str:
+        return f"CEXLiveBackend(venue={self.venue!r})"
+
+    # -- client -----------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str | None:
+        """The effective base-URL override (environment first, then config)."""
+        env = None if self._environ is None else dict(self._environ)
+        return self.config.base_url(env)
+
+    @property
+    def client(self) -> Any:
+        """The ccxt client, built on first use.
+
+        Raises:
+            MissingCredentialError: naming the environment variable to set.
+        """
+        if self._client is None:
+            env = None if self._environ is None else dict(self._environ)
+            creds = self.config.credentials
+            settings = {
+                "apiKey": creds.read(self.venue, "api_key_env", env).get_secret_value(),
+                "secret": creds.read(self.venue, "api_secret_env", env).get_secret_value(),
+            }
+            if creds.passphrase_env:
+                passphrase = creds.read(self.venue, "passphrase_env", env)
+                settings["password"] = passphrase.get_secret_value()
+            base = self.base_url
+            wire = Wire(self.venue, self.options, EndpointResolver(self.config.rate_limits, base),
+                        lambda: self.hooks, self._transport, self._clock)
+            self._client = build_client(self.config, self.options, settings, wire, base)
+        return self._client
+
+    async def _call(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
+        """Await a ccxt call; failures outside an HTTP exchange are translated here."""
+        try:
+            return await fn(*args)
+        except VenueError:
+            raise
+        except (ccxt.BaseError, *PARSE_ERRORS) as exc:
+            raise translate_error(self.venue, f"{getattr(fn, '__name__', 'ccxt')}()", exc,
+                                  codes=self.options.error_codes) from None
+
+    def _market(self, symbol: str) -> Mapping[str, Any] | None:
+        markets = self.client.markets or {}
+        return markets.get(symbol)
+
+    def _code(self, asset: str) -> str:
+        return self.client.safe_currency_code(asset)
+
+    # -- PositionBackend --------------------------------------------------------------------
+
+    async def fetch_snapshot(self, timestamp: datetime) -> VenueSnapshot:
+        """Balances, perp positions and account figures now, in canonical keys.
+
+        ``timestamp`` is the time asked for; a live venue answers with its current state and
+        the snapshot carries the venue's server time.
+        """
+        started = self._clock()
+        client = self.client
+        wallets = self.options.wallets
+        await self._call(client.load_markets)
+        first = await self._call(client.fetch_balance, dict(wallets[0].params))
+        results = await asyncio.gather(
+            self._call(client.fetch_time, dict(self.options.time)),
+            self._call(client.fetch_positions, None, dict(self.options.positions)),
+            *(self._call(client.fetch_balance, dict(w.params)) for w in wallets[1:]),
+            return_exceptions=True,
+        )
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        server_ms, positions, *others = results
+        if not isinstance(server_ms, (int, float)) or server_ms <= 0:
+            raise BadResponseError(self.venue, "fetch_time(): no server time in the answer")
+        balances = dict(zip((w.name for w in wallets), [first, *others]))
+        out = balance_positions(
+            self.venue, (wallet_amounts(w, balances[w.name], self._code) for w in wallets)
+        )
+        out.update(perp_positions(self.venue, positions, self._market))
+        spec = self.options.account
+        account = account_info(spec, balances[spec.wallet].get("info")) if spec else None
+        now = self._clock()
+        return VenueSnapshot(
+            venue=self.venue, execution_mode="live",
+            timestamp=utc(server_ms / 1000.0),
+            fetched_at=utc(now), latency_s=now - started, positions=out, account=account,
+        )
+
+    async def fetch_funding_history(
+        self, since: datetime | str | float | None = None
+    ) -> list[FundingPayment]:
+        """Funding payments on linear perps since ``since`` (the venue's default window if None)."""
+        client = self.client
+        await self._call(client.load_markets)
+        since_ms = None if since is None else int(utc(since).timestamp() * 1000)
+        spec = self.options.funding
+        rows = await self._call(client.fetch_funding_history, None, since_ms, None,
+                                dict(spec.params))
+        return funding_payments(self.venue, rows, self._market, spec.sign)
+
+    async def fetch_transfers_in_transit(self) -> list[Transfer]:
+        """Deposits and withdrawals the venue has not finished (money in transit)."""
+        client = self.client
+        await self._call(client.load_markets)
+        results = await asyncio.gather(
+            self._call(client.fetch_deposits, None, None, None, dict(self.options.deposits)),
+            self._call(client.fetch_withdrawals, None, None, None, dict(self.options.withdrawals)),
+            return_exceptions=True,
+        )
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        deposits, withdrawals = results
+        return transfers_in_transit(self.venue, deposits, withdrawals, self._clock(),
+                                    self.options.in_transit_statuses)
+
+    async def close(self) -> None:
+        """Close the ccxt client (its HTTP session)."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
