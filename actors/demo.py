@@ -1,65 +1,241 @@
-"""``basis demo``: the main job on the embedded default (a local Ray).
+"""``basis demo``: the whole product on the embedded default, with no keys and no network.
 
-Today it runs the engine in backtest mode on a sample btc_basis book and prints the portfolio
-snapshot; the live sandbox demo builds on the same path.
+1. Starts the sandbox: the exchange emulator (binance, bybit, okx accounts) and anvil with the
+   ERC-20s, LST rate contracts and the real AAVE v3, and books a desk on both (a BTC basis trade
+   and a staking hedge, see `actors.demo_sandbox`).
+2. Starts a local Ray with its dashboard and runs the live engine against the sandbox through the
+   real ccxt and web3 clients, showing a refreshing terminal view.
+3. Midway it injects an okx outage and a binance 429 burst, so the view shows the venues going
+   stale and recovering.
+4. Runs a short backtest sweep with a progress bar and writes its report.
+
+Everything it started is stopped on exit and on Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from factory.config import config_dir, load_mode, with_overrides
+__all__ = ["DemoPhase", "register", "run_demo"]
 
-__all__ = ["register", "run_demo"]
-
-SAMPLE_ALLOCATION = {
-    "binance:BaseToken:BTC": 1.0,
-    "binance:BaseToken:USDT": 40_000.0,
-    "binance:Perp:BTCUSDT": -0.4,
-    "bybit:BaseToken:USDT": 30_000.0,
-    "bybit:Perp:BTCUSDT": -0.3,
-    "okx:BaseToken:USDT": 30_000.0,
-    "okx:Perp:BTCUSDT": -0.3,
-}
+VENUES = ["binance", "bybit", "okx", "aave_v3", "etherfi", "lido", "wallet"]
 
 
-def render(snapshot) -> None:
-    """Print a portfolio snapshot."""
+@dataclass
+class DemoPhase:
+    """One step of the scripted demo: what it does, for how long."""
+
+    name: str
+    seconds: float
+    start: str | None = None  # an action run when the phase starts
+    events: list[str] = field(default_factory=list)
+
+
+def _phases(quick: bool) -> list[DemoPhase]:
+    k = 0.5 if quick else 1.0
+    return [
+        DemoPhase("steady", 6 * k),
+        DemoPhase("okx outage (HTTP 503 on every request)", 8 * k, "okx_down"),
+        DemoPhase("okx back", 5 * k, "okx_up"),
+        DemoPhase("binance 429 burst (Retry-After 3 s)", 7 * k, "binance_429"),
+        DemoPhase("steady", 4 * k, "all_clear"),
+    ]
+
+
+def _demo_mode(sandbox):
+    from factory.config import resolve_config
+
+    return resolve_config({
+        "mode": "demo",
+        "description": "sandbox BTC basis + ETH staking hedge",
+        "venues": VENUES,
+        "strategy": {"underlying": "ETH"},
+        "thresholds": {"min_health_factor": 1.2, "max_staleness_s": 4, "delta_tolerance": 0.01},
+        "reconciliation": {"abs_tol": 0.001, "rel_tol": 0.001},
+        "monitor": {"deadline_s": 1.5, "interval_s": 1.0},
+        "venue_settings": sandbox.venue_settings,
+    })
+
+
+def _act(action: str | None, emulator) -> str | None:
+    from factory.sandbox.exchange import Fault
+
+    if action == "okx_down":
+        emulator.inject("okx", Fault(kind="server_error", status=503))
+        return "injected: okx answers 503 to every request"
+    if action == "okx_up":
+        emulator.clear_faults("okx")
+        return "cleared: okx answers again"
+    if action == "binance_429":
+        emulator.inject("binance", Fault(kind="rate_limit", retry_after_s=3.0, count=2))
+        return "injected: binance answers 429 with Retry-After 3 s (twice)"
+    if action == "all_clear":
+        emulator.clear_faults()
+        return "cleared: every venue healthy"
+    return None
+
+
+def _status_line(t: float, snap) -> str:
+    parts = []
+    for name in VENUES:
+        v = snap.venues.get(name)
+        if v is None:
+            parts.append(f"{name}=missing")
+        elif v.status == "ok":
+            parts.append(f"{name}=ok")
+        else:
+            parts.append(f"{name}={v.status}({v.age_s:.1f}s)")
+    eth = snap.net_exposure.get("ETH", 0.0)
+    return f"t={t:5.1f}s complete={snap.complete!s:5} netETH={eth:+.4f} " + " ".join(parts)
+
+
+def _watch(engine, phases, emulator, live_view: bool) -> dict[str, list[float]]:
+    """Run the scripted phases; return per venue the times it was seen stale and fresh."""
     from rich.console import Console
+    from rich.live import Live
 
     from actors.view import render_snapshot
 
-    Console().print(render_snapshot(snapshot))
+    console = Console()
+    seen: dict[str, list[tuple[float, str]]] = {v: [] for v in VENUES}
+    t0 = time.monotonic()
+    log: list[str] = []
+    live = Live(console=console, refresh_per_second=4, transient=False) if live_view else None
+    if live:
+        live.start()
+    try:
+        for phase in phases:
+            note = _act(phase.start, emulator)
+            if note:
+                log.append(f"t={time.monotonic() - t0:5.1f}s {note}")
+                if not live:
+                    console.print(log[-1])
+            end = time.monotonic() + phase.seconds
+            while time.monotonic() < end:
+                started = time.monotonic()
+                snap = engine.get_real_positions(None, timeout_s=30)
+                t = time.monotonic() - t0
+                for name in VENUES:
+                    v = snap.venues.get(name)
+                    seen[name].append((t, v.status if v else "missing"))
+                if live:
+                    title = f"basis-monitor demo — {phase.name}"
+                    from rich.console import Group
+                    from rich.text import Text
+
+                    live.update(Group(render_snapshot(snap, title=title),
+                                      Text("\n".join(log[-6:]), style="cyan")))
+                else:
+                    print(_status_line(t, snap), flush=True)
+                time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
+    finally:
+        if live:
+            live.stop()
+    return seen
+
+
+def _recovered(seen) -> list[str]:
+    """Venues that were seen stale (or missing) after being fresh, then fresh again."""
+    out = []
+    for venue, marks in seen.items():
+        states = [s for _, s in marks]
+        if "ok" in states:
+            first_ok = states.index("ok")
+            rest = states[first_ok:]
+            if any(s != "ok" for s in rest):
+                bad = next(i for i, s in enumerate(rest) if s != "ok")
+                if "ok" in rest[bad:]:
+                    out.append(venue)
+    return out
+
+
+def _sweep(out_dir: Path, quick: bool) -> Path | None:
+    """A short backtest sweep on synthetic data, with a progress bar; return the report path."""
+    from actors.sweep import run_demo_sweep
+
+    return run_demo_sweep(out_dir, quick=quick)
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """Start a local Ray, build the engine on a sample book, print one snapshot."""
+    """Run the demo end to end (see the module docstring)."""
     import ray
+    from rich.console import Console
 
+    from actors.demo_sandbox import environ, start_demo_sandbox
     from actors.engine import EventDrivenStrategyEngine
+    from actors.view import render_snapshot
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    mode = load_mode(Path(config_dir()) / "modes" / "btc_basis.yaml")
-    mode = with_overrides(mode, {"allocation": SAMPLE_ALLOCATION,
-                                 "venues": ["binance", "bybit", "okx"]})
-    started = False
-    if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-        started = True
-    try:
-        engine = EventDrivenStrategyEngine(mode, "backtest")
+    console = Console()
+    out_dir = Path(args.out).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    live_view = console.is_terminal and not args.plain
+    console.print("[bold]basis-monitor demo[/bold]: starting the sandbox (exchange emulator, "
+                  "anvil + AAVE v3)...")
+    t_start = time.monotonic()
+    with start_demo_sandbox() as sandbox:
+        console.print(f"sandbox ready in {time.monotonic() - t_start:.1f} s: exchanges at "
+                      f"{sandbox.emulator.url}, chain at {sandbox.chain.rpc_url}; desk "
+                      f"{sandbox.desk} borrowed {sandbox.debt_weth:.4f} WETH against weETH")
+        started_ray = False
+        engine = None
         try:
-            render(engine.get_real_positions("2024-06-01T00:00:00Z"))
+            if not ray.is_initialized():
+                with environ(sandbox.environ):  # Ray's worker processes inherit these
+                    ctx = ray.init(address="local", num_cpus=2, include_dashboard=True,
+                                   namespace="basis-demo",
+                                   log_to_driver=False)
+                started_ray = True
+                url = ctx.dashboard_url
+                console.print(f"Ray dashboard: http://{url} (token auth: the token is in "
+                              f"{Path.home() / '.ray' / 'auth_token'})" if url else
+                              "Ray dashboard: not available in this install")
+            mode = _demo_mode(sandbox)
+            engine = EventDrivenStrategyEngine(mode, "live",
+                                               store_path=str(out_dir / "history.sqlite"))
+            t0 = time.monotonic()
+            while True:
+                snap = engine.get_real_positions(None, timeout_s=60)
+                if snap.complete or time.monotonic() - t0 > 60:
+                    break
+            console.print(f"first complete snapshot after {time.monotonic() - t0:.1f} s "
+                          f"({len(snap.venues)} venues)")
+            ray.get(engine.position_monitor.set_expected.remote(dict(snap.positions)))
+            seen = _watch(engine, _phases(args.quick), sandbox.emulator, live_view)
+            final = engine.get_real_positions(None, timeout_s=60)
+            console.print(render_snapshot(final, title="basis-monitor demo — final"))
+            recovered = _recovered(seen)
+            console.print(f"venues seen stale and recovered: {', '.join(recovered) or 'none'}")
+            history = ray.get(engine.position_monitor.get_position_history.remote())
+            console.print(f"history: {len(history)} snapshots in {out_dir / 'history.sqlite'}")
         finally:
-            engine.shutdown()
-    finally:
-        if started:
-            ray.shutdown()
-    return 0
+            if engine is not None:
+                engine.shutdown()
+            if started_ray:
+                ray.shutdown()
+    if not args.no_sweep:
+        report = _sweep(out_dir / "sweep", args.quick)
+        if report is not None:
+            console.print(f"sweep report: {report}")
+    positions_venues = sorted({k.split(":")[0] for k in final.positions})
+    console.print(f"done in {time.monotonic() - t_start:.1f} s: positions on "
+                  f"{len(positions_venues)} venues ({', '.join(positions_venues)})")
+    return 0 if final.complete and recovered else 1
 
 
 def register(sub) -> None:
-    p = sub.add_parser("demo", help="run the monitor on the embedded default (local Ray)")
+    p = sub.add_parser("demo", help="run the live monitor and a sweep on a local sandbox "
+                       "(no keys, no network)")
+    p.add_argument("--quick", action="store_true", help="shorter phases and a smaller sweep")
+    p.add_argument("--plain", action="store_true",
+                   help="print one status line per snapshot instead of the live view")
+    p.add_argument("--no-sweep", action="store_true", help="skip the backtest sweep")
+    p.add_argument("--out", default="reports/demo", help="where history and reports go")
     p.set_defaults(func=run_demo)
+
+

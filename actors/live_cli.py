@@ -64,7 +64,7 @@ def _start_ray(address: str | None) -> bool:
     if address:
         ray.init(address=address, namespace="basis-monitor", log_to_driver=False)
     else:
-        ray.init(num_cpus=2, include_dashboard=False, namespace="basis-monitor",
+        ray.init(address="local", num_cpus=2, include_dashboard=False, namespace="basis-monitor",
                  log_to_driver=False)
     return True
 

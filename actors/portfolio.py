@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from factory.assets import underlying_of
+from factory.assets import reserve_symbol, underlying_of
 from factory.positions import (
     PositionKey,
     PositionType,
@@ -21,6 +21,7 @@ from factory.positions import (
 __all__ = [
     "distance_to_liquidation",
     "flat_positions",
+    "lst_rates",
     "margin_ratio",
     "net_exposure",
     "risk_summary",
@@ -37,11 +38,23 @@ def flat_positions(snapshots: Iterable[VenueSnapshot]) -> dict[PositionKey, floa
     return out
 
 
-def _signed_underlying_amount(snap_pos, key: PositionKey) -> float:
-    amount = snap_pos.amount
+def lst_rates(snapshots: Iterable[VenueSnapshot]) -> dict[str, float]:
+    """Return the latest known rate per LST token (``weETH`` -> eETH per weETH) from any LST
+    position that carries one, so AAVE and wallet holdings of that token count at its rate."""
+    rates: dict[str, float] = {}
+    for snap in snapshots:
+        for key, pos in snap.positions.items():
+            if key.type == PositionType.LST and pos.rate is not None:
+                rates[key.symbol] = pos.rate
+    return rates
+
+
+def _signed_underlying_amount(pos, key: PositionKey, rates: Mapping[str, float]) -> float:
+    amount = pos.amount
     if key.type == PositionType.LST:
-        rate = snap_pos.rate if snap_pos.rate is not None else 1.0
+        rate = pos.rate if pos.rate is not None else rates.get(key.symbol, 1.0)
         return amount * rate
+    amount *= rates.get(reserve_symbol(key), 1.0)
     if key.type == PositionType.debtToken:
         return -amount
     return amount
@@ -51,13 +64,16 @@ def net_exposure(snapshots: Iterable[VenueSnapshot]) -> dict[str, float]:
     """Return the net exposure per underlying (BTC, ETH, USD...) in units of that underlying.
 
     Perps contribute their signed base quantity only: their USD leg is margin, already counted in
-    the quote balances. LSTs count at their rate (1.0 when the venue gave none).
+    the quote balances. LSTs count at their rate, wherever they are held (an aweETH supply at the
+    weETH rate reported by the etherfi venue); 1.0 when no venue gave a rate.
     """
+    snaps = list(snapshots)
+    rates = lst_rates(snaps)
     out: dict[str, float] = {}
-    for snap in snapshots:
+    for snap in snaps:
         for key, pos in snap.positions.items():
             u = underlying_of(key)
-            out[u] = out.get(u, 0.0) + _signed_underlying_amount(pos, key)
+            out[u] = out.get(u, 0.0) + _signed_underlying_amount(pos, key, rates)
     return out
 
 
@@ -68,8 +84,10 @@ def usd_values(
 
     Perps are valued at their unrealized PnL (their notional is exposure, not value).
     """
+    snaps = list(snapshots)
+    rates = lst_rates(snaps)
     out: dict[PositionKey, float] = {}
-    for snap in snapshots:
+    for snap in snaps:
         for key, pos in snap.positions.items():
             if key.type == PositionType.Perp:
                 out[key] = pos.unrealized_pnl or 0.0
@@ -78,7 +96,7 @@ def usd_values(
             price = prices_usd.get(u)
             if price is None:
                 continue
-            out[key] = _signed_underlying_amount(pos, key) * price
+            out[key] = _signed_underlying_amount(pos, key, rates) * price
     return out
 
 

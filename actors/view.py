@@ -62,6 +62,14 @@ def render_snapshot(snap: PortfolioSnapshot, title: str = "basis-monitor") -> Gr
     for key, d in sorted(snap.risk.distance_to_liquidation.items()):
         risk.add_row("to liquidation", key, f"{d:+.2%}")
 
+    transit = Table(title="In transit")
+    for col in ("id", "asset", "amount", "from", "to", "age s"):
+        transit.add_column(col)
+    for v in snap.venues.values():
+        for t in v.transfers:
+            transit.add_row(t.id[:18], t.asset, _fmt(t.amount, 4), t.source[:14],
+                            t.destination[:14], f"{t.age_s:.0f}")
+
     recon = snap.reconciliation
     if recon is None:
         recon_line = Text("reconciliation: no expected positions")
@@ -79,4 +87,7 @@ def render_snapshot(snap: PortfolioSnapshot, title: str = "basis-monitor") -> Gr
         f"{title}  {snap.timestamp:%Y-%m-%d %H:%M:%S} UTC  mode={snap.execution_mode}  "
         f"complete={snap.complete}", style="bold",
     )
-    return Group(head, venues, positions, exposure, risk, recon_line, alerts)
+    parts = [head, venues, positions, exposure, risk]
+    if transit.row_count:
+        parts.append(transit)
+    return Group(*parts, recon_line, alerts)

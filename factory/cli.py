@@ -128,6 +128,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback by default
+        if args.verbose:
+            raise
+        print(f"error: {type(e).__name__}: {e} (run with -v for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -76,6 +76,7 @@ def ray_session(live_environ):
         os.environ.update(live_environ)
         try:
             ray.init(
+                address="local",  # a new instance, never another session's cluster
                 num_cpus=2,
                 object_store_memory=200 * 1024 * 1024,
                 include_dashboard=True,

@@ -29,7 +29,8 @@ def test_net_exposure_counts_lsts_at_rate_supply_minus_debt_and_signed_perps():
                          "binance:BaseToken:USDT": {"amount": 1000}}),
     ]
     exp = net_exposure(snaps)
-    assert exp["ETH"] == pytest.approx(10 * 1.05 + 4 - 3 - 11.5)
+    # the aweETH supply counts at the weETH rate the etherfi venue reported
+    assert exp["ETH"] == pytest.approx(10 * 1.05 + 4 * 1.05 - 3 - 11.5)
     assert exp["USD"] == 1000
 
 
