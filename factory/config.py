@@ -65,7 +65,8 @@ def env_name(venue: str, suffix: str) -> str:
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # NaN and infinity are never a valid setting (a NaN split or deadline passes every bound)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -274,6 +275,12 @@ class StrategySettings(Frozen):
     rebalance_interval_h: float = Field(default=24.0, gt=0)
     fee_rate: float = Field(default=0.0005, ge=0)
     leverage: float = Field(default=1.0, gt=0)
+    liquidation_threshold: float = Field(
+        default=0.95, gt=0, le=1, description="AAVE liquidation threshold (eMode ETH: 0.95)"
+    )
+    ltv_band: float = Field(
+        default=0.02, ge=0, description="re-target the AAVE loop when |LTV - target_ltv| exceeds it"
+    )
 
 
 class ModeConfig(Frozen):
@@ -430,6 +437,12 @@ def _read_mapping(path: Path) -> dict:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}:{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a UTF-8 text file") from None
+    except ValueError as e:  # a scalar YAML cannot construct, e.g. the date 2024-13-45
+        raise ConfigError(f"{path}: invalid YAML value: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -452,7 +465,7 @@ def _parse_scalar(text: str) -> Any:
     """Read a --set value as YAML (numbers, booleans, lists), falling back to the string."""
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # ValueError: e.g. an impossible date 2024-13-45
         return text
 
 
@@ -477,6 +490,8 @@ def with_overrides(config: ModeConfig, overrides: dict[str, Any] | list[str]) ->
         pairs = dict(overrides)
     raw = config.model_dump(mode="json")
     for path, value in pairs.items():
+        if not isinstance(path, str):
+            raise ConfigError(f"--set {path!r}: the KEY must be a dotted string")
         node = raw
         parts = path.split(".")
         for part in parts[:-1]:

@@ -80,7 +80,9 @@ def parse_instant(text: str | int | float | datetime | None) -> int | None:
     try:
         dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise DataError(f"{raw!r} is not a date (expected YYYY-MM-DD or an ISO-8601 time)") from None
+        raise DataError(
+            f"{raw!r} is not a date (expected YYYY-MM-DD or an ISO-8601 time)"
+        ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return int(dt.timestamp())
@@ -96,6 +98,8 @@ class MarketData:
         gaps: the gaps found while aligning sources (filled or not).
         source: where the data came from (a path, ``synthetic:7``...).
         step_s: grid step in seconds.
+        notes: other facts found while loading (duplicate rows dropped, files ignored).
+        filled: column -> bool mask of the steps that were forward-filled over a gap.
     """
 
     times: np.ndarray
@@ -103,6 +107,8 @@ class MarketData:
     gaps: list[Gap] = field(default_factory=list)
     source: str = ""
     step_s: int = HOUR_S
+    notes: list[str] = field(default_factory=list)
+    filled: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.times = np.asarray(self.times, dtype=np.int64)
@@ -112,6 +118,18 @@ class MarketData:
         for name, col in self.columns.items():
             if len(col) != n:
                 raise DataError(f"{self.source}: column {name} has {len(col)} rows, grid has {n}")
+        for name, mask in self.filled.items():
+            if name not in self.columns or len(mask) != n:
+                raise DataError(f"{self.source}: fill mask {name} does not match a column")
+
+    def stale_mask(self, columns: list[str], i0: int, i1: int) -> np.ndarray:
+        """Return, for steps ``i0..i1``, True where any of ``columns`` was forward-filled."""
+        out = np.zeros(i1 - i0 + 1, dtype=bool)
+        for c in columns:
+            mask = self.filled.get(c)
+            if mask is not None:
+                out |= mask[i0 : i1 + 1]
+        return out
 
     def __len__(self) -> int:
         return len(self.times)
@@ -203,4 +221,5 @@ class MarketData:
             "step_s": self.step_s,
             "columns": cols,
             "gaps": [g.describe() for g in self.gaps],
+            "notes": list(self.notes),
         }

@@ -1,0 +1,250 @@
+"""Load market history into `MarketData`: the documented layout, the raw shared files, synthetic.
+
+The documented layout (docs/DATA.md) is one directory per kind, one file per instrument, each a
+CSV (optionally gzipped) or a Parquet file with a ``timestamp`` column (ISO-8601 UTC or epoch
+seconds/milliseconds) and the kind's value columns::
+
+    DIR/spot/<ASSET>.csv          timestamp, price                  (USDT per unit)
+    DIR/perp/<UNDERLYING>.csv     timestamp, mark                   (USDT)
+    DIR/funding/<UNDERLYING>.csv  timestamp, rate                   (per settlement, fraction)
+    DIR/aave/<RESERVE>.csv        timestamp, liquidity_index, variable_borrow_index
+                                  [, liquidity_rate, variable_borrow_rate]   (annual fractions)
+    DIR/lst/<TOKEN>.csv           timestamp, rate                   (underlying per token)
+
+`load_market` also accepts the raw files of the shared data folder (detected by their names, see
+`actors.backtest.raw`) and ``synthetic[:SEED]`` (`actors.backtest.synthetic`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from actors.backtest.align import align_events, align_index, align_prices
+from actors.backtest.market import HOUR_S, DataError, MarketData
+
+__all__ = [
+    "KINDS",
+    "assemble",
+    "load_market",
+    "load_schema_dir",
+    "read_table",
+    "to_epoch_seconds",
+    "write_schema_dir",
+]
+
+#: value columns per kind (required, optional)
+KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "spot": (("price",), ()),
+    "perp": (("mark",), ()),
+    "funding": (("rate",), ()),
+    "aave": (
+        ("liquidity_index", "variable_borrow_index"),
+        ("liquidity_rate", "variable_borrow_rate"),
+    ),
+    "lst": (("rate",), ()),
+}
+_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+
+
+def read_table(path: Path):
+    """Read a CSV (``#`` comment lines allowed, gzip by suffix) or Parquet file into a DataFrame."""
+    import pandas as pd
+
+    try:
+        if path.name.endswith(".parquet"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, comment="#")
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except Exception as exc:  # pandas/pyarrow raise many types for unreadable files
+        raise DataError(f"{path}: cannot read: {type(exc).__name__}: {exc}") from None
+
+
+def to_epoch_seconds(values, where: str) -> np.ndarray:
+    """Convert a timestamp column (ISO strings, datetimes, epoch s or ms) to int64 seconds."""
+    import pandas as pd
+
+    s = pd.Series(values)
+    try:
+        if pd.api.types.is_numeric_dtype(s):
+            v = s.astype("float64").to_numpy()
+            return np.where(v > 1e11, v / 1000.0, v).astype(np.int64)
+        dt = pd.to_datetime(s, utc=True, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{where}: unreadable timestamps: {exc}") from None
+    return dt.dt.as_unit("s").astype("int64").to_numpy()
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suf in _SUFFIXES:
+        if name.endswith(suf):
+            return name[: -len(suf)]
+    return path.stem
+
+
+def _normalise(df, kind: str, where: str, notes: list[str]):
+    """Check columns, convert timestamps, sort and drop duplicate instants (keep the last)."""
+    import pandas as pd
+
+    required, optional = KINDS[kind]
+    missing = [c for c in ("timestamp", *required) if c not in df.columns]
+    if missing:
+        raise DataError(
+            f"{where}: missing column(s) {', '.join(missing)} "
+            f"(a {kind} file needs timestamp, {', '.join(required)}; see docs/DATA.md)"
+        )
+    cols = ["timestamp", *required, *[c for c in optional if c in df.columns]]
+    out = pd.DataFrame({"timestamp": to_epoch_seconds(df["timestamp"].to_numpy(), where)})
+    for c in cols[1:]:
+        out[c] = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype="float64")
+    out = out.sort_values("timestamp", kind="stable")
+    dup = out["timestamp"].duplicated(keep="last")
+    if dup.any():
+        same = out[out["timestamp"].duplicated(keep=False)].drop_duplicates()
+        differing = int(same["timestamp"].duplicated(keep=False).sum() // 2)
+        notes.append(
+            f"{where}: {int(dup.sum())} duplicate timestamp row(s) dropped (kept the last"
+            + (f"; {differing} with differing values)" if differing else "; identical)")
+        )
+        out = out[~dup]
+    return out.reset_index(drop=True)
+
+
+def load_schema_dir(directory: Path) -> tuple[dict[tuple[str, str], object], list[str]]:
+    """Read every file of the documented layout; return ``{(kind, name): DataFrame}`` and notes."""
+    tables: dict[tuple[str, str], object] = {}
+    notes: list[str] = []
+    for kind in KINDS:
+        sub = directory / kind
+        if not sub.is_dir():
+            continue
+        for path in sorted(sub.iterdir()):
+            if not path.name.endswith(_SUFFIXES):
+                notes.append(f"{path}: ignored (not .csv, .csv.gz or .parquet)")
+                continue
+            name = _stem(path)
+            if (kind, name) in tables:
+                raise DataError(f"{path}: a second file for {kind}/{name}")
+            tables[(kind, name)] = _normalise(read_table(path), kind, str(path), notes)
+    if not tables:
+        raise DataError(
+            f"{directory}: no market files under {', '.join(KINDS)}/ (see docs/DATA.md)"
+        )
+    return tables, notes
+
+
+def assemble(
+    tables: dict[tuple[str, str], object],
+    source: str,
+    notes: list[str] | None = None,
+    fill_limit_h: int = 24,
+    index_limit_h: int = 72,
+    step_s: int = HOUR_S,
+) -> MarketData:
+    """Align normalised tables (see `load_schema_dir`) on one hourly grid.
+
+    Args:
+        fill_limit_h: longest gap (hours) in a price or LST rate series that is forward-filled;
+            the real Binance files miss 23 consecutive hours about every 41 days.
+        index_limit_h: longest spacing (hours) between AAVE index observations to bridge.
+    """
+    if not tables:
+        raise DataError(f"{source}: no market data")
+    lo = min(int(df["timestamp"].min()) for df in tables.values() if len(df))
+    hi = max(int(df["timestamp"].max()) for df in tables.values() if len(df))
+    t0, t1 = lo - lo % step_s, hi - hi % step_s
+    grid = np.arange(t0, t1 + step_s, step_s, dtype=np.int64)
+    fill = max(0, fill_limit_h * HOUR_S // step_s)
+    ilimit = max(1, index_limit_h * HOUR_S // step_s)
+    columns: dict[str, np.ndarray] = {}
+    filled: dict[str, np.ndarray] = {}
+    gaps = []
+    for (kind, name), df in sorted(tables.items()):
+        ts = df["timestamp"].to_numpy()
+        if kind in ("spot", "perp", "lst"):
+            value = {"spot": "price", "perp": "mark", "lst": "rate"}[kind]
+            col, mask, found = align_prices(
+                f"{kind}.{name}", ts, df[value].to_numpy(), grid, step_s, fill
+            )
+            columns[f"{kind}.{name}"] = col
+            if mask.any():
+                filled[f"{kind}.{name}"] = mask
+        elif kind == "funding":
+            col, found = align_events(f"funding.{name}", ts, df["rate"].to_numpy(), grid, step_s)
+            columns[f"funding.{name}"] = col
+        else:
+            found = []
+            for index, rate, compounded in (
+                ("liquidity_index", "liquidity_rate", False),
+                ("variable_borrow_index", "variable_borrow_rate", True),
+            ):
+                short = "liquidity_index" if index == "liquidity_index" else "borrow_index"
+                col, g = align_index(
+                    f"aave.{name}.{short}", ts, df[index].to_numpy(), grid, step_s, ilimit,
+                    rate=df[rate].to_numpy() if rate in df.columns else None, compounded=compounded,
+                )
+                columns[f"aave.{name}.{short}"] = col
+                found += g
+        gaps.extend(found)
+    return MarketData(
+        grid, columns, gaps=gaps, source=source, step_s=step_s, notes=list(notes or []),
+        filled=filled,
+    )
+
+
+def load_market(
+    path: str | Path, fill_limit_h: int = 24, index_limit_h: int = 72
+) -> MarketData:
+    """Load market data from the documented layout, the raw shared files or ``synthetic[:SEED]``.
+
+    Raises:
+        DataError: the directory does not exist or holds neither layout; a file is malformed.
+    """
+    text = str(path)
+    if text == "synthetic" or text.startswith("synthetic:"):
+        from actors.backtest.synthetic import synthetic_market
+
+        seed = text.partition(":")[2] or "0"
+        if not seed.isdigit():
+            raise DataError(f"{text}: the synthetic seed must be an integer (synthetic:7)")
+        return synthetic_market(seed=int(seed))
+    directory = Path(path)
+    if not directory.exists():
+        raise DataError(f"{directory}: no such directory")
+    if not directory.is_dir():
+        raise DataError(f"{directory}: not a directory (--data expects a directory)")
+    if any((directory / kind).is_dir() for kind in KINDS):
+        tables, notes = load_schema_dir(directory)
+        return assemble(tables, str(directory), notes, fill_limit_h, index_limit_h)
+    from actors.backtest.raw import load_raw_tables
+
+    tables, notes = load_raw_tables(directory)
+    return assemble(tables, str(directory), notes, fill_limit_h, index_limit_h)
+
+
+def write_schema_dir(
+    tables: dict[tuple[str, str], object], directory: Path, fmt: str = "csv"
+) -> list[Path]:
+    """Write normalised tables in the documented layout (``csv`` or ``parquet``)."""
+    import pandas as pd
+
+    if fmt not in ("csv", "parquet"):
+        raise DataError(f"unknown format {fmt!r} (csv or parquet)")
+    written = []
+    for (kind, name), df in sorted(tables.items()):
+        sub = directory / kind
+        sub.mkdir(parents=True, exist_ok=True)
+        out = df.copy()
+        out["timestamp"] = pd.to_datetime(out["timestamp"], unit="s", utc=True).dt.strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        path = sub / f"{name}.{fmt}"
+        if fmt == "csv":
+            out.to_csv(path, index=False, float_format="%.17g")
+        else:
+            out.to_parquet(path, index=False)
+        written.append(path)
+    return written
