@@ -154,11 +154,29 @@ def _recovered(seen) -> list[str]:
     return out
 
 
-def _sweep(out_dir: Path, quick: bool) -> Path | None:
-    """A short backtest sweep on synthetic data, with a progress bar; return the report path."""
-    from actors.sweep import run_demo_sweep
+def _sweep(out_dir: Path, quick: bool) -> Path:
+    """A short backtest sweep on the seeded synthetic market, with a progress bar (Ray must be
+    up); return the report's path."""
+    from actors.backtest.cli import _progress_bar
+    from actors.backtest.data import load_market
+    from actors.backtest.report import write_sweep_outputs
+    from actors.sweep import expand, load_sweep, run_sweep
+    from factory.config import config_dir
 
-    return run_demo_sweep(out_dir, quick=quick)
+    path = Path(config_dir()) / "sweeps" / "basis_grid.yaml"
+    cfg = load_sweep(path)
+    scenarios = expand(cfg, base=path.parent, source=str(path))
+    if quick:
+        scenarios = scenarios[:8]
+    market = load_market("synthetic:7")
+    update, stop = _progress_bar(len(scenarios))
+    try:
+        result = run_sweep(scenarios, market, progress=update,
+                           reconcile_every_h=cfg.reconcile_every_h)
+    finally:
+        stop()
+    paths = write_sweep_outputs(result, out_dir, title=f"demo: {cfg.name} on synthetic data")
+    return Path(paths["html"])
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -213,15 +231,16 @@ def run_demo(args: argparse.Namespace) -> int:
             console.print(f"venues seen stale and recovered: {', '.join(recovered) or 'none'}")
             history = ray.get(engine.position_monitor.get_position_history.remote())
             console.print(f"history: {len(history)} snapshots in {out_dir / 'history.sqlite'}")
+            engine.shutdown()
+            engine = None
+            if not args.no_sweep:
+                console.print("backtest sweep (basis_grid on synthetic data):")
+                console.print(f"sweep report: {_sweep(out_dir / 'sweep', args.quick)}")
         finally:
             if engine is not None:
                 engine.shutdown()
             if started_ray:
                 ray.shutdown()
-    if not args.no_sweep:
-        report = _sweep(out_dir / "sweep", args.quick)
-        if report is not None:
-            console.print(f"sweep report: {report}")
     positions_venues = sorted({k.split(":")[0] for k in final.positions})
     console.print(f"done in {time.monotonic() - t_start:.1f} s: positions on "
                   f"{len(positions_venues)} venues ({', '.join(positions_venues)})")

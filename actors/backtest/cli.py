@@ -99,10 +99,11 @@ def _init_ray(address: str | None) -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if ray.is_initialized():
         return
-    if address:
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:  # --address or RAY_ADDRESS joins a cluster
         ray.init(address=address, log_to_driver=False)
-    else:  # RAY_ADDRESS joins a cluster; otherwise an embedded local Ray
-        ray.init(include_dashboard=False, log_to_driver=False)
+    else:  # otherwise a new embedded local Ray, never another session's cluster
+        ray.init(address="local", include_dashboard=False, log_to_driver=False)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
