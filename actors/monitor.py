@@ -67,7 +67,8 @@ def aggregate(
     recon = None
     if expected:
         recon = reconcile(expected, flat_positions(snaps), set(venue_snapshots), config.reconciliation)
-    snapshot = PortfolioSnapshot(
+    # every input is an already validated model or a dict built from validated keys
+    snapshot = PortfolioSnapshot.trusted(
         timestamp=timestamp,
         execution_mode=execution_mode,
         venues=dict(venue_snapshots),

@@ -44,18 +44,33 @@ def lst_rates(snapshots: Iterable[VenueSnapshot]) -> dict[str, float]:
     rates: dict[str, float] = {}
     for snap in snapshots:
         for key, pos in snap.positions.items():
-            if key.type == PositionType.LST and pos.rate is not None:
+            if pos.rate is not None and _kind(key)[0] is PositionType.LST:
                 rates[key.symbol] = pos.rate
     return rates
 
 
+_KIND: dict[str, tuple[PositionType, str]] = {}
+
+
+def _kind(key: PositionKey) -> tuple[PositionType, str]:
+    """(type, token held) of a key, cached: keys are few and reused every snapshot."""
+    got = _KIND.get(key)
+    if got is None:
+        got = (key.type, reserve_symbol(key))
+        if len(_KIND) < 100_000:
+            _KIND[key] = got
+    return got
+
+
 def _signed_underlying_amount(pos, key: PositionKey, rates: Mapping[str, float]) -> float:
+    ptype, token = _kind(key)
     amount = pos.amount
-    if key.type == PositionType.LST:
-        rate = pos.rate if pos.rate is not None else rates.get(key.symbol, 1.0)
+    if ptype is PositionType.LST:
+        rate = pos.rate if pos.rate is not None else rates.get(token, 1.0)
         return amount * rate
-    amount *= rates.get(reserve_symbol(key), 1.0)
-    if key.type == PositionType.debtToken:
+    if rates:
+        amount *= rates.get(token, 1.0)
+    if ptype is PositionType.debtToken:
         return -amount
     return amount
 

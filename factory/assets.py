@@ -44,7 +44,15 @@ def reserve_symbol(key: PositionKey) -> str:
     return sym
 
 
+_UNDERLYING_OF: dict[str, str] = {}
+
+
 def underlying_of(key: PositionKey) -> str:
     """Return the underlying asset a key is exposure to (the token itself when unknown)."""
-    token = reserve_symbol(key)
-    return UNDERLYING.get(token, token)
+    got = _UNDERLYING_OF.get(key)
+    if got is None:
+        token = reserve_symbol(key)
+        got = UNDERLYING.get(token, token)
+        if len(_UNDERLYING_OF) < 100_000:
+            _UNDERLYING_OF[key] = got
+    return got

@@ -58,6 +58,43 @@ _SYMBOL_RE = re.compile(r"^[A-Za-z0-9.]+$")
 _PERP_RE = re.compile(r"^[A-Z0-9]+(USDT|USDC|USD)$")
 
 
+def _parse_key(value: object) -> tuple[str, PositionType, str]:
+    """Validate a key's text and return its parts (see `PositionKey`)."""
+    if not isinstance(value, str):
+        raise ValueError(f"position key must be a string, got {type(value).__name__}")
+    parts = value.split(":")
+    if len(parts) != 3:
+        raise ValueError(f"position key {value!r} must have exactly three parts venue:type:symbol")
+    venue, ptype, symbol = parts
+    if not _VENUE_RE.match(venue):
+        raise ValueError(f"position key {value!r}: venue {venue!r} must be lower-case [a-z0-9_]")
+    if ptype not in _TYPES:
+        allowed = ", ".join(PositionType.__members__)
+        raise ValueError(f"position key {value!r}: type {ptype!r} is not one of {allowed}")
+    if not _SYMBOL_RE.match(symbol):
+        raise ValueError(
+            f"position key {value!r}: symbol {symbol!r} must be venue-neutral "
+            "(letters and digits only, e.g. BTCUSDT, not BTC-USDT-SWAP or BTC/USDT)"
+        )
+    if ptype == "Perp" and not _PERP_RE.match(symbol):
+        raise ValueError(
+            f"position key {value!r}: a Perp symbol is BASE+QUOTE in capitals, e.g. BTCUSDT"
+        )
+    if ptype == "aToken" and not (symbol.startswith("a") and len(symbol) > 1):
+        raise ValueError(f"position key {value!r}: an aToken symbol is 'a'+reserve, e.g. aWETH")
+    if ptype == "debtToken" and not (symbol.startswith("debt") and len(symbol) > 4):
+        raise ValueError(
+            f"position key {value!r}: a debtToken symbol is 'debt'+reserve, e.g. debtWETH"
+        )
+    return venue, _TYPES[ptype], symbol
+
+
+_TYPES = {t.value: t for t in PositionType}
+_KEY_CACHE_SIZE = 100_000
+_KEYS: dict[str, PositionKey] = {}
+_PARTS: dict[str, tuple[str, PositionType, str]] = {}
+
+
 class PositionKey(str):
     """A canonical position key ``venue:type:symbol``, e.g. ``okx:Perp:BTCUSDT``.
 
@@ -69,54 +106,38 @@ class PositionKey(str):
     __slots__ = ()
 
     def __new__(cls, value: str) -> PositionKey:
-        if isinstance(value, PositionKey):
+        if type(value) is PositionKey:
             return value
-        if not isinstance(value, str):
-            raise ValueError(f"position key must be a string, got {type(value).__name__}")
-        parts = value.split(":")
-        if len(parts) != 3:
-            raise ValueError(
-                f"position key {value!r} must have exactly three parts venue:type:symbol"
-            )
-        venue, ptype, symbol = parts
-        if not _VENUE_RE.match(venue):
-            raise ValueError(f"position key {value!r}: venue {venue!r} must be lower-case [a-z0-9_]")
-        if ptype not in PositionType.__members__:
-            allowed = ", ".join(PositionType.__members__)
-            raise ValueError(f"position key {value!r}: type {ptype!r} is not one of {allowed}")
-        if not _SYMBOL_RE.match(symbol):
-            raise ValueError(
-                f"position key {value!r}: symbol {symbol!r} must be venue-neutral "
-                "(letters and digits only, e.g. BTCUSDT, not BTC-USDT-SWAP or BTC/USDT)"
-            )
-        if ptype == "Perp" and not _PERP_RE.match(symbol):
-            raise ValueError(
-                f"position key {value!r}: a Perp symbol is BASE+QUOTE in capitals, e.g. BTCUSDT"
-            )
-        if ptype == "aToken" and not (symbol.startswith("a") and len(symbol) > 1):
-            raise ValueError(f"position key {value!r}: an aToken symbol is 'a'+reserve, e.g. aWETH")
-        if ptype == "debtToken" and not (symbol.startswith("debt") and len(symbol) > 4):
-            raise ValueError(
-                f"position key {value!r}: a debtToken symbol is 'debt'+reserve, e.g. debtWETH"
-            )
-        return str.__new__(cls, value)
+        cached = _KEYS.get(value) if isinstance(value, str) else None
+        if cached is not None:
+            return cached
+        parts = _parse_key(value)
+        key = str.__new__(cls, value)
+        if len(_KEYS) < _KEY_CACHE_SIZE:  # keys are few and reused: validate each once
+            _KEYS[value] = key
+            _PARTS[value] = parts
+        return key
 
     @classmethod
     def of(cls, venue: str, ptype: str | PositionType, symbol: str) -> PositionKey:
         """Build a key from its parts."""
         return cls(f"{venue}:{ptype}:{symbol}")
 
+    def _parts(self) -> tuple[str, PositionType, str]:
+        parts = _PARTS.get(self)
+        return parts if parts is not None else _parse_key(str(self))
+
     @property
     def venue(self) -> str:
-        return self.split(":")[0]
+        return self._parts()[0]
 
     @property
     def type(self) -> PositionType:
-        return PositionType(self.split(":")[1])
+        return self._parts()[1]
 
     @property
     def symbol(self) -> str:
-        return self.split(":")[2]
+        return self._parts()[2]
 
     @classmethod
     def __get_pydantic_core_schema__(
@@ -146,6 +167,40 @@ def utc(ts: datetime | str | float | int | None = None) -> datetime:
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @classmethod
+    def trusted(cls, **values: Any):
+        """Build from values that are already valid, skipping validation (hot paths only:
+        the simulated ledger and the aggregation of already validated snapshots).
+
+        Fields not given take their declared defaults (a fresh copy for mutable ones).
+        """
+        static, factories = _defaults(cls)
+        data = dict(static)
+        for name, factory in factories:
+            if name not in values:
+                data[name] = factory()
+        data.update(values)
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "__dict__", data)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
+
+
+_DEFAULTS: dict[type, tuple[dict[str, Any], list[tuple[str, Any]]]] = {}
+
+
+def _defaults(cls: type[BaseModel]) -> tuple[dict[str, Any], list[tuple[str, Any]]]:
+    """A model's plain defaults and its default factories, computed once per model."""
+    got = _DEFAULTS.get(cls)
+    if got is None:
+        fields = cls.model_fields.items()
+        got = ({n: f.default for n, f in fields if f.default_factory is None},
+               [(n, f.default_factory) for n, f in fields if f.default_factory is not None])
+        _DEFAULTS[cls] = got
+    return got
 
 
 def _finite(name: str, value: float | None) -> float | None:

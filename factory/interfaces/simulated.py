@@ -7,6 +7,7 @@ account figures). The snapshot it returns has the shape a live venue's has.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,8 @@ from factory.config import ModeConfig
 from factory.positions import AccountInfo, Position, PositionKey, VenueSnapshot, utc
 
 __all__ = ["SimulatedBackend", "SimulatedLedger"]
+
+_NO_DETAILS: dict[str, float] = {}
 
 
 class SimulatedLedger:
@@ -41,6 +44,9 @@ class SimulatedLedger:
     def set(self, key: str, amount: float) -> None:
         """Set a position's amount (0 removes it)."""
         k = self._key(key)
+        amount = float(amount)
+        if not math.isfinite(amount):
+            raise ValueError(f"{key}: amount must be a finite number, got {amount}")
         if amount == 0:
             self._amounts.pop(k, None)
         else:
@@ -59,6 +65,9 @@ class SimulatedLedger:
     ) -> None:
         """Record venue-side figures per key (mark_price, entry_price, rate...) and account."""
         for key, fields in (details or {}).items():
+            for name, value in fields.items():
+                if value is not None and not math.isfinite(value):
+                    raise ValueError(f"{key}: {name} must be a finite number, got {value}")
             self._details.setdefault(self._key(key), {}).update(fields)
         if account is not None:
             self.account = account
@@ -67,17 +76,19 @@ class SimulatedLedger:
         return dict(self._amounts)
 
     def snapshot(self, timestamp: datetime) -> VenueSnapshot:
+        """The ledger as a venue snapshot.
+
+        Built without re-validation (the hot path of every backtest step): keys, venue and
+        amounts were checked when they entered the ledger (`set`, `apply`, `mark`).
+        """
+        details = self._details
         positions = {
-            k: Position(key=k, amount=a, **self._details.get(k, {}))
+            k: Position.trusted(key=k, amount=a, **details.get(k, _NO_DETAILS))
             for k, a in self._amounts.items()
         }
-        return VenueSnapshot(
-            venue=self.venue,
-            execution_mode="backtest",
-            timestamp=timestamp,
-            fetched_at=timestamp,
-            positions=positions,
-            account=self.account,
+        return VenueSnapshot.trusted(
+            venue=self.venue, execution_mode="backtest", timestamp=timestamp,
+            fetched_at=timestamp, positions=positions, account=self.account,
         )
 
 
