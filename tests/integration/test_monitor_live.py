@@ -111,3 +111,14 @@ def test_a_killed_monitor_restarts_and_serves_the_history_recorded_before(engine
     assert [s.timestamp for s in after][: len(before)] == [s.timestamp for s in before]
     assert set(taken) <= {s.timestamp for s in after}
     eventually(lambda: engine.get_real_positions().complete, 30, 0.2, "snapshots after restart")
+
+
+def test_the_engine_live_loop_takes_a_snapshot_every_interval(engine):
+    before = len(ray.get(engine.position_monitor.get_position_history.remote()))
+    t0 = time.monotonic()
+    taken = ray.get(engine.run(interval_s=0.3, count=4), timeout=30)
+    elapsed = time.monotonic() - t0
+    after = ray.get(engine.position_monitor.get_position_history.remote())
+    assert taken == 4 and len(after) == before + 4
+    assert elapsed >= 3 * 0.3
+    assert all(s.complete for s in after[before:])
