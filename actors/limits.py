@@ -34,17 +34,24 @@ class WeightPool:
         self.limit = spec.limit * scale
         self.window_s = spec.window_s
         self._charges: deque[tuple[float, float]] = deque()  # (release_at, weight)
+        self._charged = 0.0  # sum of the weights in _charges, kept so a check is O(1)
         self._inflight = 0.0
         self.blocked_until = 0.0
 
+    def _charge(self, release_at: float, weight: float) -> None:
+        self._charges.append((release_at, weight))
+        self._charged += weight
+
     def _expire(self, now: float) -> None:
         while self._charges and self._charges[0][0] <= now:
-            self._charges.popleft()
+            self._charged -= self._charges.popleft()[1]
+        if not self._charges:
+            self._charged = 0.0  # no rounding drift survives an empty window
 
     def used(self, now: float) -> float:
         """Weight charged in the current window (in flight included)."""
         self._expire(now)
-        return sum(w for _, w in self._charges) + self._inflight
+        return self._charged + self._inflight
 
     def wait_for(self, weight: float, now: float) -> float:
         """Seconds until ``weight`` fits (0 when it fits now; inf when it never fits)."""
@@ -52,7 +59,7 @@ class WeightPool:
             return float("inf")
         block = max(0.0, self.blocked_until - now)
         self._expire(now)
-        free = self.limit - sum(w for _, w in self._charges) - self._inflight
+        free = self.limit - self._charged - self._inflight
         if free >= weight:
             return block
         need = weight - free
@@ -69,13 +76,13 @@ class WeightPool:
     def settle(self, weight: float, now: float) -> None:
         """The request answered: its weight counts for one window from now."""
         self._inflight = max(0.0, self._inflight - weight)
-        self._charges.append((now + self.window_s, weight))
+        self._charge(now + self.window_s, weight)
 
     def adopt_used(self, used: float, now: float) -> None:
         """Trust the venue's count when it is higher than ours (a filler charge)."""
         mine = self.used(now)
         if used > mine:
-            self._charges.append((now + self.window_s, used - mine))
+            self._charge(now + self.window_s, used - mine)
 
 
 @dataclass
