@@ -9,14 +9,14 @@ withdrawal from binance is still in transit.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from factory.config import config_dir
+from factory.sandbox.env import scoped_environ as environ
 
-__all__ = ["DemoSandbox", "start_demo_sandbox"]
+__all__ = ["DemoSandbox", "environ", "start_demo_sandbox"]
 
 #: Short ETH perps in the sandbox scenario (configs/sandbox.yaml): 4 + 3 + 3.
 ETH_HEDGE = 10.0
@@ -85,18 +85,3 @@ def start_demo_sandbox(scenario: str | Path | None = None) -> Iterator[DemoSandb
             emulator=emu, anvil=node, chain=chain, ops=ops, desk=desk, environ=env,
             venue_settings=venue_settings_for(chain), debt_weth=debt,
         )
-
-
-@contextlib.contextmanager
-def environ(extra: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the block (Ray's processes inherit them at start)."""
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v

@@ -219,24 +219,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the backtest commands alone (``python -m actors.backtest.cli backtest ...``)."""
-    parser = argparse.ArgumentParser(prog="basis")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    register(sub)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except ConfigError as e:
-        for line in e.problems:
-            print(f"error: {line}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except BasisError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    """Run the basis CLI (``python -m actors.backtest.cli backtest ...`` = ``basis backtest``)."""
+    from factory.cli import main as basis_main
+
+    return basis_main(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from factory.sandbox.env import scoped_environ as environ
+
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX_SCENARIO = REPO / "configs" / "sandbox.yaml"
 NAMESPACE = "basis-bench"
@@ -199,21 +201,6 @@ def sandbox_chain() -> Iterator[Any]:
 
 
 # -- Ray ------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def environ(env: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the ``with`` block, then restore the previous values."""
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @contextlib.contextmanager

@@ -71,10 +71,10 @@ def ray_session(live_environ):
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    saved = {k: os.environ.get(k) for k in live_environ}
+    from factory.sandbox.env import scoped_environ
+
     if not ray.is_initialized():
-        os.environ.update(live_environ)
-        try:
+        with scoped_environ(live_environ):
             ray.init(
                 address="local",  # a new instance, never another session's cluster
                 num_cpus=2,
@@ -84,11 +84,5 @@ def ray_session(live_environ):
                 namespace="basis-tests",
                 log_to_driver=False,
             )
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
     yield ray
     ray.shutdown()
