@@ -31,7 +31,7 @@ test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: setup
-	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit --no-cov $(PYTEST_ARGS)
 
 bench: setup
 	for b in tests/bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -6,11 +6,13 @@
 | margin_ratio | a CEX margin ratio is below ``min_margin_ratio`` |
 | net_delta | abs(net exposure of the strategy's underlying) > ``delta_tolerance`` x gross exposure |
 | staleness | a venue is stale for longer than ``max_staleness_s`` |
-| missing_venue | a venue has never answered |
+| missing_venue | a venue has never answered (the message names its last error) |
 | reconciliation | a key mismatches beyond its tolerance |
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from factory.assets import underlying_of
 from factory.config import ModeConfig
@@ -27,8 +29,13 @@ def _gross(snapshot: PortfolioSnapshot, underlying: str) -> float:
     return gross
 
 
-def evaluate_alerts(snapshot: PortfolioSnapshot, config: ModeConfig) -> list[Alert]:
-    """Return the alerts a snapshot raises under the mode's thresholds."""
+def evaluate_alerts(
+    snapshot: PortfolioSnapshot, config: ModeConfig, reasons: Mapping[str, str] | None = None
+) -> list[Alert]:
+    """Return the alerts a snapshot raises under the mode's thresholds.
+
+    ``reasons``: why each missing venue has not reported (its last error), named in its alert.
+    """
     th = config.thresholds
     alerts: list[Alert] = []
     for venue, hf in snapshot.risk.health_factor.items():
@@ -62,8 +69,10 @@ def evaluate_alerts(snapshot: PortfolioSnapshot, config: ModeConfig) -> list[Ale
                 message=f"{venue} stale for {snap.age_s:.0f} s ({snap.error})",
             ))
     for venue in snapshot.missing:
+        reason = (reasons or {}).get(venue)
+        message = f"{venue} has not reported" + (f": {reason}" if reason else "")
         alerts.append(Alert(kind="missing_venue", venue=venue, severity="critical",
-                            message=f"{venue} has not reported"))
+                            message=message))
     if snapshot.reconciliation is not None:
         for item in snapshot.reconciliation.mismatches:
             alerts.append(Alert(

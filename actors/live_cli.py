@@ -70,8 +70,13 @@ def _start_ray(address: str | None) -> bool:
 
 
 def _problems(snap) -> list[str]:
-    lines = [f"{v}: unreachable, no data ({snap.venues[v].error if v in snap.venues else 'never answered'})"
-             for v in snap.missing]
+    """One line per venue that is not fresh; a missing venue's line carries its last error."""
+    reasons = {a.venue: a.message for a in snap.alerts if a.kind == "missing_venue"}
+    lines = []
+    for v in snap.missing:
+        reason = reasons.get(v, "")
+        detail = reason.split(": ", 1)[1] if ": " in reason else "never answered"
+        lines.append(f"{v}: unreachable, no data ({detail})")
     for name, v in sorted(snap.venues.items()):
         if v.status != "ok":
             lines.append(f"{name}: {v.status} for {v.age_s:.1f} s: {v.error}")

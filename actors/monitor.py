@@ -21,6 +21,7 @@ from actors.alerts import evaluate_alerts
 from actors.portfolio import flat_positions, net_exposure, risk_summary
 from actors.reconcile import reconcile
 from factory.config import ModeConfig, resolve_config
+from factory.errors import VenueTimeoutError
 from factory.interfaces.base import BasePositionInterface
 from factory.positions import ExecutionMode, PortfolioSnapshot, VenueSnapshot, utc
 
@@ -61,8 +62,12 @@ def aggregate(
     expected: Mapping[str, float] | None = None,
     latency_s: float = 0.0,
     with_alerts: bool = False,
+    reasons: Mapping[str, str] | None = None,
 ) -> PortfolioSnapshot:
-    """Build a `PortfolioSnapshot` from per-venue snapshots (fresh or stale)."""
+    """Build a `PortfolioSnapshot` from per-venue snapshots (fresh or stale).
+
+    ``reasons`` gives, per missing venue, why it has not reported (named in its alert).
+    """
     snaps = list(venue_snapshots.values())
     recon = None
     if expected:
@@ -81,7 +86,9 @@ def aggregate(
         latency_s=latency_s,
     )
     if with_alerts:
-        snapshot = snapshot.model_copy(update={"alerts": evaluate_alerts(snapshot, config)})
+        snapshot = snapshot.model_copy(
+            update={"alerts": evaluate_alerts(snapshot, config, reasons)}
+        )
     return snapshot
 
 
@@ -144,7 +151,9 @@ class PositionMonitor:
         for venue, task in tasks.items():
             if not task.done():
                 task.cancel()
-                results[venue] = TimeoutError(f"no answer within the {deadline_s:g} s deadline")
+                results[venue] = VenueTimeoutError(
+                    venue, f"no answer within the {deadline_s:g} s deadline"
+                )
             elif task.exception() is not None:
                 results[venue] = task.exception()
             else:
@@ -183,15 +192,18 @@ class PositionMonitor:
         now = self.clock()
         venues: dict[str, VenueSnapshot] = {}
         missing = list(self.unavailable)
+        reasons: dict[str, str] = {}
         for venue, result in results.items():
             snap = self._resolve(venue, result, now)
             if snap is None:
                 missing.append(venue)
+                reasons[venue] = (_error_text(result) if isinstance(result, BaseException)
+                                  else result.error or result.status)
             else:
                 venues[venue] = snap
         return aggregate(
             ts, self.execution_mode, venues, missing, self.config, self.expected, now - start,
-            with_alerts=self.execution_mode == "live",
+            with_alerts=self.execution_mode == "live", reasons=reasons,
         )
 
     async def close(self) -> None:

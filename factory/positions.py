@@ -155,7 +155,10 @@ def utc(ts: datetime | str | float | int | None = None) -> datetime:
     if isinstance(ts, datetime):
         return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
     if isinstance(ts, (int, float)):
-        return datetime.fromtimestamp(float(ts), tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(float(ts), tz=timezone.utc)
+        except (OverflowError, OSError):  # OSError: EOVERFLOW from the platform's gmtime
+            raise ValueError(f"timestamp {ts!r} is out of range") from None
     if isinstance(ts, str):
         return utc(datetime.fromisoformat(ts.replace("Z", "+00:00")))
     # pandas Timestamp and friends

@@ -119,24 +119,26 @@ def translate_error(
     def make(cls: type[VenueError], what: str, **kw: Any) -> VenueError:
         return cls(venue, f"{where}: {what}{http}", code=code, **kw)
 
-    rate_codes = set(codes.rate_limited)
-    if (
-        status in (418, 429)
-        or code in rate_codes
-        or isinstance(exc, (ccxt.DDoSProtection, ccxt.RateLimitExceeded))
-    ):
+    def rate_limited() -> VenueError:
         banned = status == 418
         wait = retry_after_s(headers, retry_headers or [], clock)
         if wait is None:
             wait = fallback_retry_s
         return make(RateLimitedError, "IP banned" if banned else "rate limited",
                     retry_after_s=wait, banned=banned)
+
+    if status in (418, 429) or code in set(codes.rate_limited):
+        return rate_limited()
+    # the venue's own code before ccxt's type: ccxt reads binance -2015 (revoked key) after a
+    # first good request as a temporary ban (DDoSProtection); the venue config says credentials
     if code is not None and code in codes.authentication:
         return make(AuthenticationError, "credentials rejected")
     if code is not None and code in codes.permission:
         return make(PermissionDeniedError, "permission denied for this key")
     if (status is not None and status >= 500) or (code is not None and code in codes.unavailable):
         return make(VenueUnavailableError, "venue unavailable")
+    if isinstance(exc, (ccxt.DDoSProtection, ccxt.RateLimitExceeded)):
+        return rate_limited()
     if isinstance(exc, (ccxt.PermissionDenied, ccxt.AccountSuspended)):
         return make(PermissionDeniedError, "permission denied for this key")
     if isinstance(exc, (ccxt.AuthenticationError, ccxt.InvalidNonce)):

@@ -27,6 +27,7 @@ from factory.interfaces.cex_client import Transport, Wire, build_client
 from factory.interfaces.cex_errors import PARSE_ERRORS, translate_error
 from factory.interfaces.cex_hooks import EndpointResolver, RequestHooks
 from factory.interfaces.cex_mapping import (
+    UNREADABLE,
     FundingPayment,
     account_info,
     balance_positions,
@@ -147,19 +148,28 @@ class CEXLiveBackend:
             if isinstance(r, BaseException):
                 raise r
         server_ms, positions, *others = results
-        if not isinstance(server_ms, (int, float)) or server_ms <= 0:
+        try:
+            server_time = utc(server_ms / 1000.0)
+        except UNREADABLE:
+            server_time = None
+        if not isinstance(server_ms, (int, float)) or server_ms <= 0 or server_time is None:
             raise BadResponseError(self.venue, "fetch_time(): no server time in the answer")
+        if not isinstance(positions, list) or not all(
+            isinstance(b, dict) for b in (first, *others)
+        ):
+            raise BadResponseError(self.venue, "positions or balances: unreadable answer")
         balances = dict(zip((w.name for w in wallets), [first, *others]))
-        out = balance_positions(
-            self.venue, (wallet_amounts(w, balances[w.name], self._code) for w in wallets)
-        )
+        out = balance_positions(self.venue, (
+            wallet_amounts(w, balances[w.name], self._code, venue=self.venue) for w in wallets
+        ))
         out.update(perp_positions(self.venue, positions, self._market))
         spec = self.options.account
-        account = account_info(spec, balances[spec.wallet].get("info")) if spec else None
+        account = None
+        if spec:
+            account = account_info(spec, balances[spec.wallet].get("info"), venue=self.venue)
         now = self._clock()
         return VenueSnapshot(
-            venue=self.venue, execution_mode="live",
-            timestamp=utc(server_ms / 1000.0),
+            venue=self.venue, execution_mode="live", timestamp=server_time,
             fetched_at=utc(now), latency_s=now - started, positions=out, account=account,
         )
 

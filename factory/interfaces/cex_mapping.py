@@ -9,17 +9,24 @@
 - raw account fields -> `AccountInfo`;
 - funding incomes -> `FundingPayment` (amount > 0 received);
 - deposits / withdrawals not final -> `Transfer`.
+
+An answer these functions cannot read (wrong types, missing fields, NaN or infinite numbers)
+raises `BadResponseError` naming the venue and the function: never a bare KeyError/TypeError,
+never a NaN amount, never a position silently read as zero.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from factory.errors import BadResponseError, BasisError
 from factory.interfaces.cex_options import AccountSpec, WalletSpec
 from factory.positions import AccountInfo, Position, PositionKey, Transfer, utc
 
@@ -35,6 +42,27 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: What reading a malformed answer raises in plain Python (pydantic's ValidationError included).
+UNREADABLE = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError)
+
+
+def _typed(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a failure to read an answer into `BadResponseError` (venue: ``venue=`` or arg 1)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except BasisError:
+            raise
+        except UNREADABLE as exc:
+            venue = kwargs.get("venue") or (args[0] if args and isinstance(args[0], str) else "cex")
+            raise BadResponseError(
+                venue, f"{fn.__name__}(): unreadable answer ({type(exc).__name__})"
+            ) from None
+
+    return wrapper
 
 
 class FundingPayment(BaseModel):
@@ -63,16 +91,28 @@ def dig(data: Any, path: Iterable[str | int]) -> Any:
 
 
 def _num(value: Any) -> float | None:
+    """A number from a venue field; None when absent or not numeric.
+
+    Raises:
+        ValueError: the field is NaN or infinite (or too large for a float).
+    """
     if value is None or value == "":
         return None
     try:
-        return float(value)
+        out = float(value)
+    except OverflowError:
+        raise ValueError("number too large") from None
     except (TypeError, ValueError):
         return None
+    if not math.isfinite(out):
+        raise ValueError("not a finite number")
+    return out
 
 
+@_typed
 def wallet_amounts(
-    spec: WalletSpec, balance: Mapping[str, Any], code: Callable[[str], str] = str
+    spec: WalletSpec, balance: Mapping[str, Any], code: Callable[[str], str] = str,
+    *, venue: str = "cex",
 ) -> dict[str, float]:
     """Per-asset amounts of one wallet from a ccxt balance structure.
 
@@ -80,10 +120,12 @@ def wallet_amounts(
         spec: the wallet's spec (raw field paths when ccxt's total is not the wallet balance).
         balance: what ``fetch_balance`` returned.
         code: maps a venue asset id to its unified code (ccxt's ``safe_currency_code``).
+        venue: venue id, for the error on an unreadable answer.
     """
     if spec.amounts is None:
         totals = balance.get("total") or {}
-        return {k: float(v) for k, v in totals.items() if _num(v) is not None}
+        numbers = {k: _num(v) for k, v in totals.items()}
+        return {k: v for k, v in numbers.items() if v is not None}
     out: dict[str, float] = {}
     for item in dig(balance.get("info"), spec.amounts.items) or []:
         asset, amount = item.get(spec.amounts.asset), _num(item.get(spec.amounts.amount))
@@ -92,6 +134,7 @@ def wallet_amounts(
     return out
 
 
+@_typed
 def balance_positions(
     venue: str, wallets: Iterable[Mapping[str, float]]
 ) -> dict[PositionKey, Position]:
@@ -119,6 +162,7 @@ def _perp_key(venue: str, market: Mapping[str, Any] | None) -> PositionKey | Non
     return PositionKey.of(venue, "Perp", f"{market['base']}{market['quote']}")
 
 
+@_typed
 def perp_positions(
     venue: str,
     positions: Iterable[Mapping[str, Any]],
@@ -169,8 +213,9 @@ def _merge(a: Position, b: Position) -> Position:
     })
 
 
-def account_info(spec: AccountSpec, raw: Any) -> AccountInfo:
-    """Account figures from the raw response of the spec's wallet."""
+@_typed
+def account_info(spec: AccountSpec, raw: Any, *, venue: str = "cex") -> AccountInfo:
+    """Account figures from the raw response of the spec's wallet (``venue`` for errors)."""
     root = dig(raw, spec.path)
 
     def field(name: str | None) -> float | None:
@@ -183,6 +228,7 @@ def account_info(spec: AccountSpec, raw: Any) -> AccountInfo:
     )
 
 
+@_typed
 def funding_payments(
     venue: str,
     rows: Iterable[Mapping[str, Any]],
@@ -202,6 +248,7 @@ def funding_payments(
     return sorted(out, key=lambda f: f.timestamp)
 
 
+@_typed
 def transfers_in_transit(
     venue: str,
     deposits: Iterable[Mapping[str, Any]],

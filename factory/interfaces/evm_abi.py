@@ -152,8 +152,11 @@ def decode_erc20_transfer(calldata: bytes | str) -> tuple[str, int] | None:
 
     Returns None for anything else (other functions, truncated data).
     """
-    data = bytes.fromhex(calldata[2:] if calldata.startswith("0x") else calldata) \
-        if isinstance(calldata, str) else bytes(calldata)
+    try:
+        data = bytes.fromhex(calldata[2:] if calldata.startswith("0x") else calldata) \
+            if isinstance(calldata, str) else bytes(calldata)
+    except (TypeError, ValueError):  # not hex, odd length, not bytes
+        return None
     if len(data) < 4 + 64 or data[:4] != ERC20_TRANSFER_SELECTOR:
         return None
     try:

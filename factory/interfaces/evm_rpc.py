@@ -20,7 +20,7 @@ RPC URL (hosted RPC URLs embed an API key).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -251,23 +251,24 @@ class EvmRpc:
             out = []
             for address in addresses:
                 content = await request(method, [to_checksum_address(address)])
-                out += [
-                    _plain_tx(tx)
+                out += _plain_txs(method, lambda c=content: [
+                    tx
                     for section in ("pending", "queued")
-                    for tx in ((content or {}).get(section) or {}).values()
-                ]
+                    for tx in ((c or {}).get(section) or {}).values()
+                ])
             return out
         if method == "txpool_content":
             content = await request(method, [])
-            return [
-                _plain_tx(tx)
+            return _plain_txs(method, lambda: [
+                tx
                 for section in ("pending", "queued")
                 for by_nonce in ((content or {}).get(section) or {}).values()
                 for tx in by_nonce.values()
-            ]
+            ])
         block = await request(method, ["pending", True])
-        txs = (block or {}).get("transactions", [])
-        return [_plain_tx(tx) for tx in txs if isinstance(tx, dict)]
+        return _plain_txs(method, lambda: [
+            tx for tx in (block or {}).get("transactions", []) if isinstance(tx, dict)
+        ])
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -290,6 +291,16 @@ def _hex(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return "0x" + bytes(value).hex()
     return str(value)
+
+
+def _plain_txs(method: str, txs: Callable[[], list[Any]]) -> list[dict[str, Any]]:
+    """Normalise the node's pending transactions; a malformed answer is a `ReadFailure`
+    (translated to BadResponseError), never a bare KeyError or ValueError."""
+    try:
+        return [_plain_tx(tx) for tx in txs()]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ReadFailure(f"{method}: malformed pending transaction ({type(exc).__name__})") \
+            from None
 
 
 def _plain_tx(tx: Mapping[str, Any]) -> dict[str, Any]:
