@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import ray
-from ray.exceptions import ActorDiedError, ActorUnavailableError, GetTimeoutError, RayActorError
+from ray.exceptions import (
+    ActorDiedError,
+    ActorUnavailableError,
+    GetTimeoutError,
+    RayActorError,
+    RayTaskError,
+)
 
 from actors.metrics import Metrics
 from actors.monitor import PositionMonitor
@@ -51,6 +57,8 @@ class ActorVenueClient:
         budget = None if self.deadline_s is None else max(0.01, self.deadline_s - DEADLINE_MARGIN_S)
         try:
             return await handle.snapshot.remote(timestamp, budget)
+        except RayTaskError as exc:  # the venue's own typed error, without Ray's wrapping
+            raise exc.cause if isinstance(exc.cause, Exception) else exc from None
         except ActorDiedError as exc:
             self.supervisor.replace(self.venue, type(exc).__name__)
             raise VenueUnavailableError(self.venue, "venue actor died; replaced") from None

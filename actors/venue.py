@@ -188,8 +188,11 @@ class ActorTransitSource:
             )
         except asyncio.TimeoutError:
             raise VenueTimeoutError(self.venue, "transfers in transit not read in time") from None
-        except Exception:
+        except Exception as exc:
             self._handle = None  # look the actor up again next time (it may be replaced)
+            cause = getattr(exc, "cause", None)  # a RayTaskError carries the venue's typed error
+            if isinstance(cause, Exception):
+                raise cause from None
             raise
 
 

@@ -71,6 +71,10 @@ def test_a_slow_and_a_failing_venue_are_stale_and_the_answer_is_on_time(engine, 
         assert snap.positions[f"{venue}:Perp:BTCUSDT"] == good.positions[f"{venue}:Perp:BTCUSDT"]
     assert "VenueTimeoutError" in snap.venues["bybit"].error or "deadline" in snap.venues["bybit"].error
     assert not snap.complete
+    # the venue's own typed error, not Ray's wrapping of it (no remote traceback in the text)
+    assert "RayTaskError" not in snap.venues["okx"].error and "ray::" not in snap.venues["okx"].error
+    assert snap.venues["okx"].error.split(":")[0] in {
+        "VenueUnavailableError", "VenueTimeoutError", "RateLimitedError"}
     clean_exchange.clear_faults()
     recovered = eventually(lambda: (s := engine.get_real_positions()).complete and s, 20, 0.2,
                            "recovery after the faults are cleared")
