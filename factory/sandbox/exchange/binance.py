@@ -10,7 +10,7 @@ Rejections use Binance's codes and statuses: -2014/-2015 (401), -1021 stale time
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import timezone
 
 from factory.sandbox.exchange.limiter import PoolUsage
 from factory.sandbox.exchange.model import (
@@ -20,37 +20,20 @@ from factory.sandbox.exchange.model import (
     VenueAccount,
 )
 from factory.sandbox.exchange.venue import (
+    DAY_MS,
     EmuRequest,
     Reply,
     Route,
     VenueEmulator,
     hmac_sha256,
+    ms as _ms,
     num,
+    pairs_of as _pairs,
     register_venue,
+    split_symbol as _split,
 )
 
 __all__ = ["BinanceEmulator"]
-
-DEFAULT_PAIRS = ("BTCUSDT", "ETHUSDT")
-DAY_MS = 86_400_000
-
-
-def _ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def _split(symbol: str) -> tuple[str, str]:
-    for quote in ("USDT", "USDC"):
-        if symbol.endswith(quote):
-            return symbol[: -len(quote)], quote
-    raise ValueError(f"binance emulator: cannot split symbol {symbol!r}")
-
-
-def _pairs(account: VenueAccount) -> list[str]:
-    seen = dict.fromkeys(DEFAULT_PAIRS)
-    seen.update(dict.fromkeys(p.symbol for p in account.perps))
-    seen.update(dict.fromkeys(f.symbol for f in account.funding))
-    return list(seen)
 
 
 def _window(req: EmuRequest, default_days: int) -> tuple[int, int]:

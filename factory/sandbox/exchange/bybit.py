@@ -16,36 +16,21 @@ from typing import Any
 from factory.sandbox.exchange.limiter import PoolUsage
 from factory.sandbox.exchange.model import EmulatorCredentials, PerpPosition, VenueAccount
 from factory.sandbox.exchange.venue import (
+    DAY_MS,
+    DEFAULT_PRICES,
     EmuRequest,
     Reply,
     Route,
     VenueEmulator,
     hmac_sha256,
+    ms as _ms,
     num,
+    pairs_of as _pairs,
     register_venue,
+    split_symbol as _split,
 )
 
 __all__ = ["BybitEmulator"]
-
-DEFAULT_PAIRS = ("BTCUSDT", "ETHUSDT")
-DEFAULT_PRICES = {"BTC": 60000.0, "ETH": 3000.0, "USDT": 1.0, "USDC": 1.0}
-DAY_MS = 86_400_000
-
-
-def _ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def _split(symbol: str) -> tuple[str, str]:
-    quote = "USDT" if symbol.endswith("USDT") else "USDC"
-    return symbol[: -len(quote)], quote
-
-
-def _pairs(account: VenueAccount) -> list[str]:
-    seen = dict.fromkeys(DEFAULT_PAIRS)
-    seen.update(dict.fromkeys(p.symbol for p in account.perps))
-    seen.update(dict.fromkeys(f.symbol for f in account.funding))
-    return list(seen)
 
 
 def _ok(req: EmuRequest, result: Any, msg: str = "OK") -> dict:

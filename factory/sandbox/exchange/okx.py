@@ -13,37 +13,28 @@ from __future__ import annotations
 
 import base64
 import hmac
-from datetime import datetime
 from typing import Any
 
 from factory.positions import utc
 from factory.sandbox.exchange.model import EmulatorCredentials, PerpPosition, VenueAccount
 from factory.sandbox.exchange.venue import (
+    DEFAULT_PRICES,
     EmuRequest,
     Reply,
     Route,
     VenueEmulator,
     hmac_sha256,
+    ms as _ms,
     num,
+    pairs_of as _pairs,
     register_venue,
+    split_symbol as _split,
 )
 
 __all__ = ["CONTRACT_SIZES", "OkxEmulator"]
 
-DEFAULT_PAIRS = ("BTCUSDT", "ETHUSDT")
 CONTRACT_SIZES = {"BTC": 0.01, "ETH": 0.1}
-DEFAULT_PRICES = {"BTC": 60000.0, "ETH": 3000.0, "USDT": 1.0, "USDC": 1.0}
 MAX_SKEW_S = 30.0
-DAY_MS = 86_400_000
-
-
-def _ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def _split(symbol: str) -> tuple[str, str]:
-    quote = "USDT" if symbol.endswith("USDT") else "USDC"
-    return symbol[: -len(quote)], quote
 
 
 def _inst(symbol: str, swap: bool) -> str:
@@ -53,13 +44,6 @@ def _inst(symbol: str, swap: bool) -> str:
 
 def _ct_val(symbol: str) -> float:
     return CONTRACT_SIZES.get(_split(symbol)[0], 1.0)
-
-
-def _pairs(account: VenueAccount) -> list[str]:
-    seen = dict.fromkeys(DEFAULT_PAIRS)
-    seen.update(dict.fromkeys(p.symbol for p in account.perps))
-    seen.update(dict.fromkeys(f.symbol for f in account.funding))
-    return list(seen)
 
 
 def _ok(data: list) -> dict:

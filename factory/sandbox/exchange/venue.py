@@ -16,10 +16,39 @@ import hmac
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar
 
 from factory.sandbox.exchange.limiter import PoolUsage
 from factory.sandbox.exchange.model import EmulatorCredentials, VenueAccount
+
+
+#: Pairs every emulated venue lists even when no account holds them.
+DEFAULT_PAIRS = ("BTCUSDT", "ETHUSDT")
+#: Prices the emulated venues quote for assets no account sets a mark for.
+DEFAULT_PRICES = {"BTC": 60000.0, "ETH": 3000.0, "USDT": 1.0, "USDC": 1.0}
+DAY_MS = 86_400_000
+
+
+def ms(dt: datetime) -> int:
+    """Epoch milliseconds of an aware datetime (the venues' time unit)."""
+    return int(dt.timestamp() * 1000)
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    """``BTCUSDT`` -> (``BTC``, ``USDT``); the emulated quotes are USDT and USDC."""
+    for quote in ("USDT", "USDC"):
+        if symbol.endswith(quote):
+            return symbol[: -len(quote)], quote
+    raise ValueError(f"exchange emulator: cannot split symbol {symbol!r}")
+
+
+def pairs_of(account: VenueAccount) -> list[str]:
+    """The pairs a venue lists: the defaults plus every pair the account trades or was paid on."""
+    seen = dict.fromkeys(DEFAULT_PAIRS)
+    seen.update(dict.fromkeys(p.symbol for p in account.perps))
+    seen.update(dict.fromkeys(f.symbol for f in account.funding))
+    return list(seen)
 
 __all__ = [
     "EMULATOR_VENUES",
