@@ -31,6 +31,7 @@ class SimulatedLedger:
         self.venue = venue
         self._amounts: dict[PositionKey, float] = {}
         self._details: dict[PositionKey, dict[str, float]] = {}
+        self._built: dict[PositionKey, Position] = {}  # positions unchanged since last built
         self.account: AccountInfo | None = None
         for key, amount in (amounts or {}).items():
             self.set(key, amount)
@@ -47,10 +48,11 @@ class SimulatedLedger:
         amount = float(amount)
         if not math.isfinite(amount):
             raise ValueError(f"{key}: amount must be a finite number, got {amount}")
+        self._built.pop(k, None)
         if amount == 0:
             self._amounts.pop(k, None)
         else:
-            self._amounts[k] = float(amount)
+            self._amounts[k] = amount
 
     def apply(self, deltas: dict[str, float]) -> None:
         """Add signed deltas to positions, all or nothing."""
@@ -68,7 +70,11 @@ class SimulatedLedger:
             for name, value in fields.items():
                 if value is not None and not math.isfinite(value):
                     raise ValueError(f"{key}: {name} must be a finite number, got {value}")
-            self._details.setdefault(self._key(key), {}).update(fields)
+            k = self._key(key)
+            current = self._details.setdefault(k, {})
+            if any(current.get(name) != value for name, value in fields.items()):
+                current.update(fields)
+                self._built.pop(k, None)
         if account is not None:
             self.account = account
 
@@ -79,13 +85,16 @@ class SimulatedLedger:
         """The ledger as a venue snapshot.
 
         Built without re-validation (the hot path of every backtest step): keys, venue and
-        amounts were checked when they entered the ledger (`set`, `apply`, `mark`).
+        amounts were checked when they entered the ledger (`set`, `apply`, `mark`), and a
+        position that did not change since the last snapshot is the same (frozen) object.
         """
-        details = self._details
-        positions = {
-            k: Position.trusted(key=k, amount=a, **details.get(k, _NO_DETAILS))
-            for k, a in self._amounts.items()
-        }
+        details, built = self._details, self._built
+        positions = {}
+        for k, a in self._amounts.items():
+            pos = built.get(k)
+            if pos is None:  # changed since the last snapshot (positions are immutable)
+                pos = built[k] = Position.trusted(key=k, amount=a, **details.get(k, _NO_DETAILS))
+            positions[k] = pos
         return VenueSnapshot.trusted(
             venue=self.venue, execution_mode="backtest", timestamp=timestamp,
             fetched_at=timestamp, positions=positions, account=self.account,
