@@ -17,7 +17,7 @@ from factory.config import VenueConfig
 from factory.errors import ConfigError
 from factory.interfaces.evm_plans import Plan, desk_addresses, fold
 from factory.interfaces.evm_rpc import BlockReads, EvmRpc
-from factory.positions import AccountInfo, Position, PositionKey, utc
+from factory.positions import AccountInfo, Position, PositionKey, VenueSnapshot, utc
 
 __all__ = ["EvmVenueBackend"]
 
@@ -98,6 +98,18 @@ class EvmVenueBackend:
     @staticmethod
     def elapsed(start: float) -> float:
         return max(0.0, time.monotonic() - start)
+
+    def snapshot(self, reads: BlockReads, start: float, **fields) -> VenueSnapshot:
+        """A live snapshot dated by the block the reads come from."""
+        return VenueSnapshot(
+            venue=self.venue,
+            execution_mode="live",
+            timestamp=utc(reads.block_timestamp),
+            fetched_at=self.now(),
+            block_number=reads.block_number,
+            latency_s=self.elapsed(start),
+            **fields,
+        )
 
     async def close(self) -> None:
         if self._rpc is not None:

@@ -27,7 +27,7 @@ from factory.interfaces.evm_plans import (
     reserve_data_reads,
     reserve_tokens_from,
 )
-from factory.positions import VenueSnapshot, utc
+from factory.positions import VenueSnapshot
 
 __all__ = ["OnChainLiveBackend"]
 
@@ -85,13 +85,4 @@ class OnChainLiveBackend(EvmVenueBackend):
         """Read every position of the venue at the latest block (one aggregate3)."""
         start = time.monotonic()
         reads, positions, account = await self.read_plan()
-        return VenueSnapshot(
-            venue=self.venue,
-            execution_mode="live",
-            timestamp=utc(reads.block_timestamp),
-            fetched_at=self.now(),
-            block_number=reads.block_number,
-            latency_s=self.elapsed(start),
-            positions=positions,
-            account=account,
-        )
+        return self.snapshot(reads, start, positions=positions, account=account)

@@ -39,7 +39,7 @@ from factory.interfaces.evm_backend import EvmVenueBackend
 from factory.interfaces.evm_pending import PendingTracker, drop_mined
 from factory.interfaces.evm_plans import Plan, wallet_plan
 from factory.interfaces.evm_rpc import EvmRpc
-from factory.positions import Transfer, VenueSnapshot, utc
+from factory.positions import Transfer, VenueSnapshot
 
 __all__ = ["TransferLiveBackend", "TransitSource"]
 
@@ -190,13 +190,8 @@ class TransferLiveBackend(EvmVenueBackend):
             cex_task.cancel()
             raise
         errors += cex_errors
-        return VenueSnapshot(
-            venue=self.venue,
-            execution_mode="live",
-            timestamp=utc(reads.block_timestamp),
-            fetched_at=self.now(),
-            block_number=reads.block_number,
-            latency_s=self.elapsed(start),
+        return self.snapshot(
+            reads, start,
             positions=positions,
             transfers=chain + cex,
             error=("transfers in transit unknown: " + "; ".join(errors)) if errors else None,
