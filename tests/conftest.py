@@ -1,4 +1,4 @@
-"""Shared pytest setup: Ray usage stats off, paths to the shared real data."""
+"""Shared pytest setup: Ray usage stats off, paths to the real data shipped with the project."""
 
 from __future__ import annotations
 
@@ -7,25 +7,33 @@ from pathlib import Path
 
 import pytest
 
+from factory.data import CCXT_RECORDED_DIR, MARKET_DIR
+
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("BASIS_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
 def market_data_dir() -> Path:
-    """The real market data beside the project; tests needing it skip when it is absent."""
-    d = SHARED_DATA / "market"
-    if not d.is_dir():
-        pytest.skip(f"real market data not found at {d} (set BASIS_SHARED_DATA)")
-    return d
+    """The real market data shipped in the repository (factory/data/market)."""
+    assert MARKET_DIR.is_dir(), f"shipped market data missing at {MARKET_DIR}"
+    return MARKET_DIR
 
 
 @pytest.fixture(scope="session")
 def ccxt_recorded_dir() -> Path:
-    """Recorded exchange responses with ccxt's parsed results; skip when absent."""
-    d = SHARED_DATA / "ccxt-recorded"
-    if not d.is_dir():
-        pytest.skip(f"recorded ccxt responses not found at {d} (set BASIS_SHARED_DATA)")
-    return d
+    """Recorded exchange responses with ccxt's parsed results (factory/data/ccxt-recorded)."""
+    assert CCXT_RECORDED_DIR.is_dir(), f"shipped recorded responses missing at {CCXT_RECORDED_DIR}"
+    return CCXT_RECORDED_DIR
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest hook
+    """Print the mutation harness's session totals (tests/mutation.py) when any harness ran."""
+    from tests.mutation import TALLY
+
+    if TALLY.runs:
+        terminalreporter.write_sep("-", "mutation harness")
+        for outcome in TALLY.runs:
+            terminalreporter.write_line(outcome.line())
+        terminalreporter.write_line(TALLY.line())

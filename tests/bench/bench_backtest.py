@@ -6,14 +6,13 @@ curve with the same curve computed in a few numpy operations. Prints one JSON ob
 
     .venv/bin/python -m tests.bench.bench_backtest [--data DIR] [--repeat 3]
 
-DIR defaults to the shared real data (``$BASIS_SHARED_DATA/market``), else ``synthetic:0``.
+DIR defaults to the real data shipped in factory/data/market.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import time
 from pathlib import Path
@@ -24,13 +23,13 @@ from actors.backtest.data import load_market
 from actors.backtest.market import MarketData, iso
 from actors.simulator import Simulator
 from factory.config import ModeConfig, config_dir, load_mode, with_overrides
+from factory.data import MARKET_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def default_data() -> str:
-    shared = Path(os.environ.get("BASIS_SHARED_DATA", REPO.parent / "shared" / "data")) / "market"
-    return str(shared) if shared.is_dir() else "synthetic:0"
+    return str(MARKET_DIR)
 
 
 def reference_curve(market: MarketData, cfg: ModeConfig, i0: int, i1: int) -> np.ndarray:

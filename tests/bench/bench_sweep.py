@@ -20,13 +20,13 @@ from pathlib import Path
 from actors.backtest.data import load_market
 from actors.simulator import Simulator
 from actors.sweep import expand, load_sweep, run_sweep
+from factory.data import MARKET_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def default_data() -> str:
-    shared = Path(os.environ.get("BASIS_SHARED_DATA", REPO.parent / "shared" / "data")) / "market"
-    return str(shared) if shared.is_dir() else "synthetic:0"
+    return str(MARKET_DIR)
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -3,7 +3,7 @@
 Each case's ``httpResponse`` is served (in process, `CannedTransport`) at the request our
 backend makes, ccxt parses it, and the canonical result must agree with the case's
 ``parsedResponse``. Markets and server time come from tests/data/cex/*.json, with the case's
-instruments added. Skipped when ../shared/data/ccxt-recorded is absent.
+instruments added. The cases ship in factory/data/ccxt-recorded.
 
 Cases for requests our backend never makes are not replayed: binance portfolio-margin (papi)
 balances, binance positions from the account endpoint and coin-M positions, okx position history.
