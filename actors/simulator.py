@@ -180,7 +180,7 @@ class Simulator:
         monitor = PositionMonitor(self.factory, cfg, "backtest")
         ledgers = {v: iface.ledger for v, iface in monitor.interfaces.items()}
         kinds = {v: iface.kind for v, iface in monitor.interfaces.items()}
-        book = Book(cfg.share_class)
+        book = Book(cfg.share_class, leg_marks=any(":" in k for k in ticks[0].marks))
         sync = LedgerSync(book, ledgers, kinds, cfg.strategy.liquidation_threshold,
                           cfg.strategy.max_ltv)
         equity = np.empty(len(ticks))

@@ -105,10 +105,14 @@ class Book:
 
     Args:
         share_class: ``USDT``, ``ETH`` or ``BTC``; equity and attribution are in its units.
+        leg_marks: ticks carry a mark per perp key (legs on venues with their own series);
+            False (one mark per underlying) keeps the hot path to one lookup.
     """
 
-    def __init__(self, share_class: str = "USDT"):
+    def __init__(self, share_class: str = "USDT", leg_marks: bool = False):
         self.share_class = share_class
+        #: True when ticks carry marks per perp key (legs reading their own venue's series)
+        self.leg_marks = leg_marks
         self.amounts: dict[str, float] = {}
         self.entry: dict[str, float] = {}
         self.attribution: dict[str, float] = dict.fromkeys(COMPONENTS, 0.0)
@@ -160,10 +164,11 @@ class Book:
     def value(self, key: str, tick: Tick | None = None) -> float:
         """Return one holding's value in the share class."""
         t = tick or self.tick
-        kind, token, _, _ = self.spec(key)
+        kind, token, under, _ = self.spec(key)
         a = self.amounts.get(key, 0.0)
         if kind == _PERP:
-            return a * (self.mark(key, t) - self.entry.get(key, 0.0)) * t.fx
+            mark = self.mark(key, t) if self.leg_marks else t.marks[under]
+            return a * (mark - self.entry.get(key, 0.0)) * t.fx
         if kind == _DEBT:
             return -a * t.unit(token)
         return a * t.unit(token)
@@ -177,8 +182,11 @@ class Book:
         """Return the summed |quantity| x mark of every perp, in the share class."""
         t = tick or self.tick
         total = 0.0
-        for keys in self._perps.values():
-            total += sum(abs(self.amounts.get(k, 0.0)) * self.mark(k, t) for k in keys)
+        for under, keys in self._perps.items():
+            if self.leg_marks:
+                total += sum(abs(self.amounts.get(k, 0.0)) * self.mark(k, t) for k in keys)
+            else:
+                total += sum(abs(self.amounts.get(k, 0.0)) for k in keys) * t.marks[under]
         return total * t.fx
 
     def unrealized(self, key: str, tick: Tick | None = None) -> float:
@@ -189,8 +197,11 @@ class Book:
     def mark(self, key: str, tick: Tick | None = None) -> float:
         """Return a perp's mark: its own venue's when the tick has one, else its underlying's."""
         marks = (tick or self.tick).marks
-        m = marks.get(key)
-        return marks[self._spec[key][2]] if m is None else m
+        if self.leg_marks:
+            m = marks.get(key)
+            if m is not None:
+                return m
+        return marks[self._spec[key][2]]
 
     def check_identity(self, rel_tol: float = 1e-9) -> float:
         """Return the relative gap between equity change and summed attribution.
@@ -225,11 +236,10 @@ class Book:
                 continue
             kind, token, under, _ = self._spec[key]
             if kind == _PERP:
-                m0, m1 = prev.marks.get(key), tick.marks.get(key)  # a leg's own series
-                if m0 is None:
-                    m0 = prev.marks[under]
-                if m1 is None:
-                    m1 = tick.marks[under]
+                if self.leg_marks:  # a leg reading its own venue's series
+                    m0, m1 = self.mark(key, prev), self.mark(key, tick)
+                else:
+                    m0, m1 = prev.marks[under], tick.marks[under]
                 price += a * (m1 - m0) * fx1
                 if fx0 != fx1:
                     price += a * (m0 - self.entry.get(key, 0.0)) * (fx1 - fx0)
