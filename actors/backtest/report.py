@@ -41,7 +41,7 @@ def dq_columns(dq: dict) -> dict[str, Any]:
         "dq.duplicates_dropped": sum((dq or {}).get("duplicates_dropped", {}).values()),
         "dq.conflicts": sum((dq or {}).get("conflicting_duplicates", {}).values()),
         "dq.clipped": "; ".join((dq or {}).get("window", {}).get("clipped", [])),
-        "dq.stand_ins": "; ".join((dq or {}).get("stand_ins", [])),
+        "dq.stand_ins": "; ".join(s.split(" (")[0] for s in (dq or {}).get("stand_ins", [])),
     }
 
 
