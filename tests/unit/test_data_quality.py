@@ -115,6 +115,15 @@ def test_allow_gaps_runs_and_says_funding_covers_x_of_y(tmp_path, capsys):
     assert s["attribution"]["funding"] == pytest.approx(expected_funding(booked), rel=1e-9)
 
 
+def test_the_table_output_ends_with_the_summary_line(tmp_path, capsys):
+    argv = ["backtest", "btc_basis", "--data", str(make_folder(tmp_path, hole())), "--allow-gaps"]
+    code, out, err = cli(capsys, *argv, *[x for o in HELD for x in ("--set", o)])
+    assert code == 0, err
+    assert out.splitlines()[-1].startswith(
+        "  data quality: funding funding.BTC covers 20 of 35 settlements "
+        "(first missing 2024-01-04T00:00:00Z; booked as unknown)")
+
+
 def test_a_complete_funding_file_books_every_settlement(tmp_path, capsys):
     code, out, err = backtest(capsys, make_folder(tmp_path))
     assert code == 0, err
