@@ -155,27 +155,28 @@ def _recovered(seen) -> list[str]:
 
 
 def _sweep(out_dir: Path, quick: bool) -> Path:
-    """A short backtest sweep on the seeded synthetic market, with a progress bar (Ray must be
+    """A short backtest sweep on the shipped market data, with a progress bar (Ray must be
     up); return the report's path."""
     from actors.backtest.cli import _progress_bar
     from actors.backtest.data import load_market
     from actors.backtest.report import write_sweep_outputs
     from actors.sweep import expand, load_sweep, run_sweep
     from factory.config import config_dir
+    from factory.data import MARKET_DIR
 
     path = Path(config_dir()) / "sweeps" / "basis_grid.yaml"
     cfg = load_sweep(path)
     scenarios = expand(cfg, base=path.parent, source=str(path))
     if quick:
         scenarios = scenarios[:8]
-    market = load_market("synthetic:7")
+    market = load_market(MARKET_DIR)
     update, stop = _progress_bar(len(scenarios))
     try:
         result = run_sweep(scenarios, market, progress=update,
                            reconcile_every_h=cfg.reconcile_every_h)
     finally:
         stop()
-    paths = write_sweep_outputs(result, out_dir, title=f"demo: {cfg.name} on synthetic data")
+    paths = write_sweep_outputs(result, out_dir, title=f"demo: {cfg.name} on the shipped market data")
     return Path(paths["html"])
 
 
@@ -234,7 +235,7 @@ def run_demo(args: argparse.Namespace) -> int:
             engine.shutdown()
             engine = None
             if not args.no_sweep:
-                console.print("backtest sweep (basis_grid on synthetic data):")
+                console.print("backtest sweep (basis_grid on the shipped market data):")
                 console.print(f"sweep report: {_sweep(out_dir / 'sweep', args.quick)}")
         finally:
             if engine is not None:

@@ -29,6 +29,8 @@ import numpy as np
 
 from actors.backtest.accounting import Book, Tick
 from actors.backtest.market import MarketData, parse_instant
+from actors.backtest.provenance import Sources, resolve_sources
+from actors.backtest.quality import assess_window
 from actors.backtest.results import BacktestResult
 from actors.backtest.strategies import make_strategy
 from actors.backtest.sync import LedgerSync
@@ -36,7 +38,30 @@ from actors.monitor import PositionMonitor
 from factory.config import ModeConfig, resolve_config
 from factory.execution_interface_factory import ExecutionInterfaceFactory
 
-__all__ = ["SimulatorActor", "Simulator", "simulator_options", "spawn_simulator"]
+__all__ = ["Simulator", "SimulatorActor", "prepare", "simulator_options", "spawn_simulator"]
+
+
+def prepare(
+    config: ModeConfig, market: MarketData, start: Any = None, end: Any = None, strategy=None
+) -> tuple[Sources, int, int, dict]:
+    """Check a scenario against the data before it runs: which series each leg reads, the
+    window, and the window's ``data_quality`` block (`actors.backtest.quality`).
+
+    Returns:
+        The sources, the window's first and last grid index, and the data-quality block.
+
+    Raises:
+        DataError: a leg without a series, a window the data does not cover, or a problem in
+            the data the market's policy does not allow.
+    """
+    strategy = strategy or make_strategy(config, market.step_s)
+    spot_key = getattr(strategy, "spot_key", None)
+    sources = resolve_sources(market, strategy.columns(),
+                              spot_key.split(":")[0] if spot_key else None,
+                              list(getattr(strategy, "perp_keys", {})))
+    lo, hi = parse_instant(start), parse_instant(end)
+    i0, i1 = market.window(sources.columns(), lo, hi)
+    return sources, i0, i1, assess_window(market, sources, i0, i1, (lo, hi))
 
 
 class Simulator:
@@ -69,8 +94,8 @@ class Simulator:
         self.market = market
         self.factory = factory or ExecutionInterfaceFactory()
         self.strategy = make_strategy(self.config, market.step_s)
-        self.i0, self.i1 = market.window(
-            self.strategy.columns(), parse_instant(start), parse_instant(end)
+        self.sources, self.i0, self.i1, self.data_quality = prepare(
+            self.config, market, start, end, self.strategy
         )
         self.recon_every = (
             round(reconcile_every_h * 3600 / market.step_s) if reconcile_every_h else 0
@@ -82,19 +107,12 @@ class Simulator:
 
     # -- market view ----------------------------------------------------------------------
 
-    def _lists(self, prefix: str) -> dict[str, list[float]]:
-        sl = slice(self.i0, self.i1 + 1)
-        out = {}
-        for col in self.strategy.columns():
-            kind, _, rest = col.partition(".")
-            if kind == prefix:
-                out[rest] = self.market.columns[col][sl].tolist()
-        return out
+    def _list(self, col: str) -> list[float]:
+        return self.market.columns[col][self.i0 : self.i1 + 1].tolist()
 
     def stale(self) -> list[bool]:
         """Return, per step, whether any of the mode's prices was gap-filled there."""
-        prices = [c for c in self.strategy.columns() if c.split(".")[0] in ("spot", "perp", "lst")]
-        return self.market.stale_mask(prices, self.i0, self.i1).tolist()
+        return self.market.stale_mask(self.sources.prices(), self.i0, self.i1).tolist()
 
     def ticks(self) -> list[Tick]:
         """Build the window's ticks (plain floats) once.
@@ -102,10 +120,19 @@ class Simulator:
         On a stale step (any of the mode's prices gap-filled) every price of the mode is held at
         the last fully reported step, so legs from different sources never drift apart on
         invented data; funding settlements and AAVE accrual still happen at their own steps.
+        Perp legs reading the same series share the underlying's mark and rate; a leg with a
+        series of its own gets its mark and rate under its position key.
         """
-        m = self.market
-        spot, perp, lst = self._lists("spot"), self._lists("perp"), self._lists("lst")
-        funding, aave = self._lists("funding"), self._lists("aave")
+        m, src_ = self.market, self.sources
+        under = getattr(self.strategy, "u", None)
+        keys = getattr(self.strategy, "perp_keys", {})
+        spot = {a: self._list(c) for a, c in src_.spot.items()}
+        lst, aave = {}, {}
+        for col in src_.other:
+            kind, _, rest = col.partition(".")
+            (lst if kind == "lst" else aave)[rest] = self._list(col)
+        marks = _per_leg(src_.perp, under, keys, self._list, True)
+        funding = _per_leg(src_.funding, under, keys, self._list, False)
         src = []
         for j, stale in enumerate(self.stale()):
             src.append(src[-1] if stale and j else j)
@@ -119,23 +146,23 @@ class Simulator:
             for asset, col in spot.items():
                 usd[asset] = col[k]
             if share_u == "USD":
-                under, fx = usd, 1.0
+                under_px, fx = usd, 1.0
             elif share_u in usd:
                 fx = 1.0 / usd[share_u]
-                under = {k: v * fx for k, v in usd.items()}
-                under[share_u] = 1.0
+                under_px = {a: v * fx for a, v in usd.items()}
+                under_px[share_u] = 1.0
             else:
-                under, fx = {share_u: 1.0}, math.nan
+                under_px, fx = {share_u: 1.0}, math.nan
             fund = {}
             for u, col in funding.items():
                 if col[j] == col[j]:  # not NaN: a settlement at this step
                     fund[u] = col[j]
-            liq = {k[: -len(".liquidity_index")]: c[j] for k, c in aave.items()
-                   if k.endswith(".liquidity_index")}
-            borrow = {k[: -len(".borrow_index")]: c[j] for k, c in aave.items()
-                      if k.endswith(".borrow_index")}
-            out.append(Tick(ts, usd, under, fx, {t: c[k] for t, c in lst.items()},
-                            {u: c[k] for u, c in perp.items()}, fund, liq, borrow))
+            liq = {a[: -len(".liquidity_index")]: c[j] for a, c in aave.items()
+                   if a.endswith(".liquidity_index")}
+            borrow = {a[: -len(".borrow_index")]: c[j] for a, c in aave.items()
+                      if a.endswith(".borrow_index")}
+            out.append(Tick(ts, usd, under_px, fx, {t: c[k] for t, c in lst.items()},
+                            {u: c[k] for u, c in marks.items()}, fund, liq, borrow))
         return out
 
     # -- the loop -------------------------------------------------------------------------
@@ -153,7 +180,7 @@ class Simulator:
         monitor = PositionMonitor(self.factory, cfg, "backtest")
         ledgers = {v: iface.ledger for v, iface in monitor.interfaces.items()}
         kinds = {v: iface.kind for v, iface in monitor.interfaces.items()}
-        book = Book(cfg.share_class)
+        book = Book(cfg.share_class, leg_marks=any(":" in k for k in ticks[0].marks))
         sync = LedgerSync(book, ledgers, kinds, cfg.strategy.liquidation_threshold,
                           cfg.strategy.max_ltv)
         equity = np.empty(len(ticks))
@@ -219,7 +246,24 @@ class Simulator:
             stale_steps=sum(stale),
             runtime_s=self.clock() - started,
             scenario=self.scenario,
+            data_quality=self.data_quality,
         )
+
+
+def _per_leg(by_venue: dict[str, str], under: str | None, keys: dict[str, str],
+             values: Callable[[str], list[float]], shared: bool) -> dict[str, list[float]]:
+    """Return one series under the underlying when every leg reads the same column; else each
+    leg's under its perp key (and, with ``shared``, the first leg's under the underlying: the
+    reference mark for sizing)."""
+    cols = list(dict.fromkeys(by_venue.values()))
+    if not cols:
+        return {}
+    if len(cols) == 1 or under is None:
+        return {under or cols[0].split(".")[1].partition("@")[0]: values(cols[0])}
+    loaded = {c: values(c) for c in cols}
+    out = {under: loaded[next(iter(by_venue.values()))]} if shared else {}
+    out.update({keys[v]: loaded[c] for v, c in by_venue.items()})
+    return out
 
 
 # -- Ray shell ---------------------------------------------------------------------------

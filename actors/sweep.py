@@ -10,7 +10,7 @@ A sweep file (configs/sweeps/*.yaml) crosses modes x date windows x a grid of ov
     grid:
       strategy.rebalance_interval_h: [8, 24]
       thresholds.target_margin_ratio: [0.3, 0.5]
-    data: /path/to/market                    # optional; --data on the command line wins
+    data: /path/to/market                    # optional; --data wins; default: the shipped data
 
 `run_sweep` puts the market data in the object store once (``ray.put``), starts one
 `SimulatorActor` per cluster CPU and feeds them scenarios as they free up. When an actor dies
@@ -53,6 +53,7 @@ __all__ = [
     "SweepError",
     "SweepResult",
     "SweepWindow",
+    "check_scenarios",
     "dispatch",
     "expand",
     "load_sweep",
@@ -311,6 +312,18 @@ def dispatch(
     return results, errors, reruns
 
 
+def check_scenarios(scenarios: list[Scenario], market: MarketData) -> None:
+    """Check every scenario against the data (window, refusals, provenance) before any runs.
+
+    Raises:
+        DataError: naming the scenario's problem (see `actors.simulator.prepare`).
+    """
+    from actors.simulator import prepare  # the simulator imports the monitor stack; load late
+
+    for s in scenarios:
+        prepare(s.config, market, s.start, s.end)
+
+
 def run_sweep(
     scenarios: list[Scenario] | SweepConfig,
     market: MarketData,
@@ -333,11 +346,7 @@ def run_sweep(
     if isinstance(scenarios, SweepConfig):
         reconcile_every_h = scenarios.reconcile_every_h
         scenarios = expand(scenarios)
-    for s in scenarios:  # fail fast on windows the data cannot serve
-        from actors.backtest.strategies import make_strategy
-
-        market.window(make_strategy(s.config, market.step_s).columns(),
-                      parse_instant(s.start), parse_instant(s.end))
+    check_scenarios(scenarios, market)
     started = time.perf_counter()
     size = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
     pool = RayPool(ray.put(market), reconcile_every_h)

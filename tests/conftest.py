@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 
 from factory.data import CCXT_RECORDED_DIR, MARKET_DIR
+from tests.skipguard import (  # noqa: F401 - hooks: an unlisted skip fails the run
+    pytest_make_collect_report,
+    pytest_runtest_makereport,
+)
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 

@@ -67,8 +67,10 @@ class Tick:
         under: price per underlying in the share class (same as ``usd`` for USDT).
         fx: value of one USDT in the share class.
         lst: LST rates (``weETH`` -> ETH per weETH).
-        marks: perp mark per underlying (USDT).
-        funding: funding rate per underlying, only at settlement steps.
+        marks: perp mark per underlying (USDT); a perp whose venue has its own series has its
+            mark under its position key (``bybit:Perp:BTCUSDT``), which wins.
+        funding: funding rate per underlying (paid on every perp of it), or per perp key (paid on
+            that perp only), only at settlement steps.
         liq, borrow: AAVE liquidity / variable borrow index per reserve.
     """
 
@@ -103,10 +105,14 @@ class Book:
 
     Args:
         share_class: ``USDT``, ``ETH`` or ``BTC``; equity and attribution are in its units.
+        leg_marks: ticks carry a mark per perp key (legs on venues with their own series);
+            False (one mark per underlying) keeps the hot path to one lookup.
     """
 
-    def __init__(self, share_class: str = "USDT"):
+    def __init__(self, share_class: str = "USDT", leg_marks: bool = False):
         self.share_class = share_class
+        #: True when ticks carry marks per perp key (legs reading their own venue's series)
+        self.leg_marks = leg_marks
         self.amounts: dict[str, float] = {}
         self.entry: dict[str, float] = {}
         self.attribution: dict[str, float] = dict.fromkeys(COMPONENTS, 0.0)
@@ -161,7 +167,8 @@ class Book:
         kind, token, under, _ = self.spec(key)
         a = self.amounts.get(key, 0.0)
         if kind == _PERP:
-            return a * (t.marks[under] - self.entry.get(key, 0.0)) * t.fx
+            mark = self.mark(key, t) if self.leg_marks else t.marks[under]
+            return a * (mark - self.entry.get(key, 0.0)) * t.fx
         if kind == _DEBT:
             return -a * t.unit(token)
         return a * t.unit(token)
@@ -176,15 +183,25 @@ class Book:
         t = tick or self.tick
         total = 0.0
         for under, keys in self._perps.items():
-            mark = t.marks[under]
-            total += sum(abs(self.amounts.get(k, 0.0)) for k in keys) * mark
+            if self.leg_marks:
+                total += sum(abs(self.amounts.get(k, 0.0)) * self.mark(k, t) for k in keys)
+            else:
+                total += sum(abs(self.amounts.get(k, 0.0)) for k in keys) * t.marks[under]
         return total * t.fx
 
     def unrealized(self, key: str, tick: Tick | None = None) -> float:
         """Return a perp's unrealized PnL in USDT."""
         t = tick or self.tick
-        under = self.spec(key)[2]
-        return self.amounts.get(key, 0.0) * (t.marks[under] - self.entry.get(key, 0.0))
+        return self.amounts.get(key, 0.0) * (self.mark(key, t) - self.entry.get(key, 0.0))
+
+    def mark(self, key: str, tick: Tick | None = None) -> float:
+        """Return a perp's mark: its own venue's when the tick has one, else its underlying's."""
+        marks = (tick or self.tick).marks
+        if self.leg_marks:
+            m = marks.get(key)
+            if m is not None:
+                return m
+        return marks[self._spec[key][2]]
 
     def check_identity(self, rel_tol: float = 1e-9) -> float:
         """Return the relative gap between equity change and summed attribution.
@@ -219,7 +236,10 @@ class Book:
                 continue
             kind, token, under, _ = self._spec[key]
             if kind == _PERP:
-                m0, m1 = prev.marks[under], tick.marks[under]
+                if self.leg_marks:  # a leg reading its own venue's series
+                    m0, m1 = self.mark(key, prev), self.mark(key, tick)
+                else:
+                    m0, m1 = prev.marks[under], tick.marks[under]
                 price += a * (m1 - m0) * fx1
                 if fx0 != fx1:
                     price += a * (m0 - self.entry.get(key, 0.0)) * (fx1 - fx0)
@@ -249,12 +269,11 @@ class Book:
         att["lending"] += lending
         att["borrow"] += borrow
         if tick.funding:
-            for under, rate in tick.funding.items():
-                mark = tick.marks.get(under)
-                for key in self._perps.get(under, ()):
+            for name, rate in tick.funding.items():
+                for key in (name,) if name in self._spec else self._perps.get(name, ()):
                     q = amounts.get(key, 0.0)
                     if q:
-                        pay = -q * mark * rate
+                        pay = -q * self.mark(key, tick) * rate
                         self._add(f"{self._spec[key][3]}:BaseToken:USDT", pay)
                         att["funding"] += pay * fx1
 
@@ -304,9 +323,9 @@ class Book:
         if dq == 0.0:
             return
         t = self.tick
-        _, _, under, venue = self.spec(key)
+        venue = self.spec(key)[3]
         cash = f"{venue}:BaseToken:USDT"
-        mark = t.marks[under]
+        mark = self.mark(key, t)
         q = self.amounts.get(key, 0.0)
         e = self.entry.get(key, 0.0)
         new = q + dq

@@ -1,6 +1,9 @@
 """Put irregular source series on the regular grid, with explicit gap rules (numpy only).
 
-- Prices and LST rates (`align_prices`): a step a source did not report is forward-filled from
+- Prices and LST rates (`align_prices`): a step takes the first observation at or after its
+  instant and before the next step (an observation at 07:59 never stands for 07:00 when 07:00
+  was observed: the step's price is the earliest one the step saw, never a later one that would
+  look ahead). A step a source did not report is forward-filled from
   the last report when the whole gap is at most ``limit`` steps; a longer gap stays unknown
   (NaN) over its whole length, so a backtest crossing it fails loudly instead of trading on a
   stale price.
@@ -50,8 +53,9 @@ def align_prices(
 ) -> tuple[np.ndarray, np.ndarray, list[Gap]]:
     """Place a price-like series on the grid; forward-fill gaps of at most ``limit`` steps.
 
-    Several reports in one step keep the last one. Before the first report and after the last
-    one the column is unknown (that is coverage, not a gap).
+    Several reports in one step keep the first (the one nearest the step's instant, no look
+    ahead). Before the first report and after the last one the column is unknown (that is
+    coverage, not a gap).
 
     Returns:
         The column, the mask of forward-filled steps, and the gaps found (filled or not).
@@ -60,9 +64,13 @@ def align_prices(
     filled = np.zeros(len(grid), dtype=bool)
     if not len(ts):
         return out, filled, []
-    pos = grid_positions(ts, int(grid[0]), step_s)
-    keep = (pos >= 0) & (pos < len(grid)) & ~np.isnan(values)
-    out[pos[keep]] = np.asarray(values, dtype=np.float64)[keep]
+    order = np.argsort(np.asarray(ts, dtype=np.int64), kind="stable")
+    pos = grid_positions(np.asarray(ts)[order], int(grid[0]), step_s)
+    vals = np.asarray(values, dtype=np.float64)[order]
+    keep = (pos >= 0) & (pos < len(grid)) & ~np.isnan(vals)
+    pos, vals = pos[keep], vals[keep]
+    steps, first_in_step = np.unique(pos, return_index=True)
+    out[steps] = vals[first_in_step]
     known = np.flatnonzero(~np.isnan(out))
     if not len(known):
         return out, filled, []

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from factory.config import ModeConfig, config_dir, load_mode, with_overrides
-from factory.errors import BasisError, ConfigError
+from factory.errors import ConfigError
 
 __all__ = [
     "EXIT_BAD_INPUT",
@@ -42,17 +42,35 @@ def resolve_mode(text: str) -> ModeConfig:
     return load_mode(path)
 
 
-def cmd_backtest(args: argparse.Namespace) -> int:
-    """``basis backtest CONFIG --data DIR``: run one scenario in this process."""
+def _load(args: argparse.Namespace, data: str | Path | None, fill_limit_h: int = 24):
+    """Load the market (the shipped data when ``data`` is None) with the command's policy."""
+    from dataclasses import replace
+
     from actors.backtest.data import load_market
+    from factory.data import MARKET_DIR
+
+    market = load_market(data or MARKET_DIR, fill_limit_h=fill_limit_h)
+    policy = replace(market.policy, allow_gaps=args.allow_gaps,
+                     allow_implausible=args.allow_implausible_rates)
+    if args.fallback_venue:
+        policy = replace(policy, fallback_venues=tuple(args.fallback_venue),
+                         fallback_origin="--fallback-venue")
+    market.policy = policy
+    return market
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """``basis backtest CONFIG [--data DIR]``: run one scenario in this process."""
+    from actors.backtest.quality import quality_line
     from actors.simulator import Simulator
 
     config = resolve_mode(args.config)
     if args.set:
         config = with_overrides(config, args.set)
-    market = load_market(args.data, fill_limit_h=args.fill_limit_h)
+    market = _load(args, args.data, args.fill_limit_h)
     result = Simulator(config, market, args.start, args.end).run()
     summary = result.summary()
+    line = quality_line(result.data_quality)
     if args.equity_csv:
         import pandas as pd
 
@@ -60,6 +78,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
             args.equity_csv, index=False, float_format="%.17g"
         )
     if args.json:
+        if line:
+            print(line, file=sys.stderr)
         print(json.dumps(summary, allow_nan=False))
         return 0
     a = summary["attribution"]
@@ -72,6 +92,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         if summary.get(key) is not None:
             print(f"  {key} {summary[key]:.4f}")
     print(f"  fingerprint {summary['fingerprint']}")
+    if line:
+        print(f"  {line}")
     return 0
 
 
@@ -108,18 +130,20 @@ def _init_ray(address: str | None) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``basis sweep FILE``: fan the scenarios out over Ray and write table + report."""
-    from actors.backtest.data import load_market
+    from actors.backtest.quality import quality_line
     from actors.backtest.report import write_sweep_outputs
-    from actors.sweep import expand, load_sweep, run_sweep
+    from actors.sweep import check_scenarios, expand, load_sweep, run_sweep
 
     path = Path(args.file)
+    if args.actors is not None and args.actors < 1:
+        raise ConfigError(f"--actors {args.actors}: needs a whole number of actors >= 1 "
+                          "(or leave it out: one per cluster CPU)")
     cfg = load_sweep(path)
-    data = args.data or cfg.data
-    if not data:
-        raise ConfigError(f"{path}: no market data: give --data DIR or 'data:' in the file")
-    market = load_market(data)
-    scenarios = expand(cfg, base=path.parent, source=str(path))
     out = Path(args.out or Path("var") / "sweeps" / cfg.name)
+    _check_writable(out)
+    market = _load(args, args.data or cfg.data)
+    scenarios = expand(cfg, base=path.parent, source=str(path))
+    check_scenarios(scenarios, market)  # bad data is refused before Ray starts
     _init_ray(args.address)
     update, stop = _progress_bar(len(scenarios)) if not args.quiet else (None, lambda: None)
     try:
@@ -128,6 +152,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     finally:
         stop()
     paths = write_sweep_outputs(result, out, title=cfg.name)
+    lines = {r.scenario.get("id", ""): quality_line(r.data_quality)
+             for r in result.results if r is not None}
+    flagged = {k: v for k, v in lines.items() if v}
+    if flagged:
+        first = next(iter(flagged))
+        print(f"sweep {len(flagged)}/{len(lines)} scenario(s) with data-quality counts "
+              f"(results.csv dq.* columns); {first}: {flagged[first]}", file=sys.stderr)
     print(json.dumps({
         "scenarios": len(scenarios), "completed": sum(r is not None for r in result.results),
         "errors": result.errors, "reruns": result.reruns, "actors": result.actors,
@@ -135,6 +166,34 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         "files": {k: str(v) for k, v in paths.items()},
     }))
     return 1 if result.errors else 0
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an output directory that cannot be created or written, before any work starts."""
+    import tempfile
+
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ConfigError(f"--out {out}: {probe} is a file, not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--out {out}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _add_policy_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-gaps", action="store_true",
+                        help="run over missing funding settlements, unusable rates and "
+                        "conflicting duplicates, booked as unknown (default: refuse)")
+    parser.add_argument("--allow-implausible-rates", action="store_true",
+                        help="accept funding rates beyond the plausibility bounds")
+    parser.add_argument("--fallback-venue", action="append", default=[], metavar="VENUE",
+                        help="a venue whose series stand in for legs on venues the data lacks "
+                        "(repeatable, in order; overrides the data's manifest.yaml)")
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
@@ -163,8 +222,9 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
 def cmd_data_describe(args: argparse.Namespace) -> int:
     """``basis data describe DIR``: coverage per column, gaps and loader notes, as JSON."""
     from actors.backtest.data import load_market
+    from factory.data import MARKET_DIR
 
-    print(json.dumps(load_market(args.data).describe(), indent=1))
+    print(json.dumps(load_market(args.data or MARKET_DIR).describe(), indent=1))
     return 0
 
 
@@ -172,9 +232,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``backtest``, ``sweep`` and ``data`` to a ``basis`` parser's subcommands."""
     bt = subparsers.add_parser("backtest", help="run one backtest scenario on market history")
     bt.add_argument("config", help="mode YAML file or a mode name (btc_basis)")
-    bt.add_argument("--data", required=True,
-                    help="market directory (docs/DATA.md or the raw shared files) "
-                    "or synthetic[:SEED]")
+    bt.add_argument("--data",
+                    help="market directory (docs/DATA.md layout or raw files) or "
+                    "synthetic[:SEED] (default: the data shipped in factory/data/market)")
     bt.add_argument("--start", help="first instant (YYYY-MM-DD or ISO, UTC)")
     bt.add_argument("--end", help="last instant (inclusive)")
     bt.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -183,15 +243,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bt.add_argument("--equity-csv", metavar="FILE", help="also write the equity curve")
     bt.add_argument("--fill-limit-h", type=int, default=24,
                     help="longest price gap (hours) to forward-fill (default 24)")
+    _add_policy_flags(bt)
     bt.set_defaults(func=cmd_backtest)
 
     sw = subparsers.add_parser("sweep", help="run a sweep file's scenarios on Ray")
     sw.add_argument("file", help="configs/sweeps/*.yaml")
     sw.add_argument("--address", help="Ray cluster address (default: RAY_ADDRESS or a local Ray)")
     sw.add_argument("--out", help="output directory (default var/sweeps/<name>)")
-    sw.add_argument("--data", help="market directory or synthetic[:SEED] (overrides the file)")
+    sw.add_argument("--data", help="market directory or synthetic[:SEED] (overrides the file; "
+                    "default: the data shipped in factory/data/market)")
     sw.add_argument("--actors", type=int, help="number of SimulatorActors (default: cluster CPUs)")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_policy_flags(sw)
     sw.set_defaults(func=cmd_sweep)
 
     data = subparsers.add_parser("data", help="market data: fetch, synth, describe")
@@ -214,7 +277,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sy.add_argument("--format", choices=("csv", "parquet"), default="csv")
     sy.set_defaults(func=cmd_data_synth)
     de = dsub.add_parser("describe", help="print coverage, gaps and notes of a market directory")
-    de.add_argument("data")
+    de.add_argument("data", nargs="?",
+                    help="market directory (default: the data shipped in factory/data/market)")
     de.set_defaults(func=cmd_data_describe)
 
 

@@ -22,13 +22,17 @@ from pathlib import Path
 import numpy as np
 
 from actors.backtest.align import align_events, align_index, align_prices
-from actors.backtest.market import HOUR_S, DataError, MarketData
+from actors.backtest.market import HOUR_S, DataError, DataPolicy, MarketData, SeriesInfo
+from factory.config import Frozen
 
 __all__ = [
     "KINDS",
+    "MANIFEST",
+    "DataManifest",
     "assemble",
     "load_market",
     "load_schema_dir",
+    "read_manifest",
     "read_table",
     "to_epoch_seconds",
     "write_schema_dir",
@@ -46,6 +50,22 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "lst": (("rate",), ()),
 }
 _SUFFIXES = (".csv", ".csv.gz", ".parquet")
+#: the optional file of a data folder that names its fallback venues (docs/DATA.md)
+MANIFEST = "manifest.yaml"
+
+
+class DataManifest(Frozen):
+    """A data folder's ``manifest.yaml``: facts about the folder the file names cannot carry.
+
+    Attributes:
+        fallback_venues: venues whose series stand in, in this order, for a leg on a venue
+            the folder has no series of (a perp leg on okx reading binance's funding and marks).
+            Empty: such a leg is refused.
+        note: free text, why the fallback is acceptable for this data.
+    """
+
+    fallback_venues: tuple[str, ...] = ()
+    note: str = ""
 
 
 def read_table(path: Path):
@@ -86,7 +106,14 @@ def _stem(path: Path) -> str:
 
 
 def _normalise(df, kind: str, where: str, notes: list[str]):
-    """Check columns, convert timestamps, sort and drop duplicate instants (keep the last)."""
+    """Check columns, convert timestamps, sort and deal with rows that are not clean.
+
+    Identical duplicate rows are dropped (counted); rows sharing an instant with different
+    values are *conflicts*: the first is kept for the record and the instant's value is left
+    unknown (NaN), so no row silently wins. Rows whose first value column is missing or not a
+    number are *bad*. Counts and instants travel in ``DataFrame.attrs`` (``duplicates``,
+    ``conflicts``, ``bad``, ``file``) to `assemble`, which turns them into `SeriesInfo`.
+    """
     import pandas as pd
 
     required, optional = KINDS[kind]
@@ -98,19 +125,36 @@ def _normalise(df, kind: str, where: str, notes: list[str]):
         )
     cols = ["timestamp", *required, *[c for c in optional if c in df.columns]]
     out = pd.DataFrame({"timestamp": to_epoch_seconds(df["timestamp"].to_numpy(), where)})
+    raw_first = df[required[0]].astype(str).to_numpy()
     for c in cols[1:]:
         out[c] = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype="float64")
+    out["_raw"] = raw_first
     out = out.sort_values("timestamp", kind="stable")
-    dup = out["timestamp"].duplicated(keep="last")
-    if dup.any():
-        same = out[out["timestamp"].duplicated(keep=False)].drop_duplicates()
-        differing = int(same["timestamp"].duplicated(keep=False).sum() // 2)
+    values = cols[1:]
+    duplicates = 0
+    conflicts: list[tuple[int, str]] = []
+    if out["timestamp"].duplicated().any():
+        same = out.duplicated(subset=cols, keep="first")
+        duplicates = int(same.sum())
+        out = out[~same]
+        clash = out["timestamp"].duplicated(keep=False)
+        if clash.any():
+            for ts, rows in out[clash].groupby("timestamp", sort=True):
+                conflicts.append((int(ts), " / ".join(rows["_raw"].tolist())))
+            out = out[~out["timestamp"].duplicated(keep="first")].copy()
+            out.loc[out["timestamp"].isin([t for t, _ in conflicts]), values] = np.nan
         notes.append(
-            f"{where}: {int(dup.sum())} duplicate timestamp row(s) dropped (kept the last"
-            + (f"; {differing} with differing values)" if differing else "; identical)")
+            f"{where}: {duplicates} duplicate row(s) dropped (identical)"
+            + (f"; {len(conflicts)} instant(s) with conflicting rows left unknown"
+               if conflicts else "")
         )
-        out = out[~dup]
-    return out.reset_index(drop=True)
+    unusable = out[values[0]].isna().to_numpy().copy()
+    if conflicts:
+        unusable &= ~out["timestamp"].isin([t for t, _ in conflicts]).to_numpy()
+    bad = [(int(t), str(r)) for t, r in zip(out["timestamp"][unusable], out["_raw"][unusable])]
+    out = out.drop(columns="_raw").reset_index(drop=True)
+    out.attrs.update(file=where, duplicates=duplicates, conflicts=tuple(conflicts), bad=tuple(bad))
+    return out
 
 
 def load_schema_dir(directory: Path) -> tuple[dict[tuple[str, str], object], list[str]]:
@@ -128,7 +172,10 @@ def load_schema_dir(directory: Path) -> tuple[dict[tuple[str, str], object], lis
             name = _stem(path)
             if (kind, name) in tables:
                 raise DataError(f"{path}: a second file for {kind}/{name}")
-            tables[(kind, name)] = _normalise(read_table(path), kind, str(path), notes)
+            table = _normalise(read_table(path), kind, str(path), notes)
+            asset, _, venue = name.partition("@")  # BTC@bybit: bybit's series of BTC
+            table.attrs.update(file=f"{kind}/{path.name}", venue=venue or None, symbol=asset)
+            tables[(kind, name)] = table
     if not tables:
         raise DataError(
             f"{directory}: no market files under {', '.join(KINDS)}/ (see docs/DATA.md)"
@@ -161,20 +208,34 @@ def assemble(
     ilimit = max(1, index_limit_h * HOUR_S // step_s)
     columns: dict[str, np.ndarray] = {}
     filled: dict[str, np.ndarray] = {}
+    info: dict[str, SeriesInfo] = {}
     gaps = []
     for (kind, name), df in sorted(tables.items()):
         ts = df["timestamp"].to_numpy()
+        a = df.attrs
+        asset = a.get("symbol") or name.partition("@")[0]
+        venue = a.get("venue") or (name.partition("@")[2] or None)
+        spacing = 0
+        if kind == "funding" and len(ts) > 1:
+            spacing = int(np.median(np.diff(np.sort(ts[~np.isnan(df["rate"].to_numpy())]))))
+        meta = SeriesInfo(
+            file=a.get("file", source), venue=venue, symbol=asset,
+            duplicates=int(a.get("duplicates", 0)), conflicts=tuple(a.get("conflicts", ())),
+            bad=tuple(a.get("bad", ())), interval_s=spacing,
+        )
         if kind in ("spot", "perp", "lst"):
             value = {"spot": "price", "perp": "mark", "lst": "rate"}[kind]
             col, mask, found = align_prices(
                 f"{kind}.{name}", ts, df[value].to_numpy(), grid, step_s, fill
             )
             columns[f"{kind}.{name}"] = col
+            info[f"{kind}.{name}"] = meta
             if mask.any():
                 filled[f"{kind}.{name}"] = mask
         elif kind == "funding":
             col, found = align_events(f"funding.{name}", ts, df["rate"].to_numpy(), grid, step_s)
             columns[f"funding.{name}"] = col
+            info[f"funding.{name}"] = meta
         else:
             found = []
             for index, rate, compounded in (
@@ -187,12 +248,29 @@ def assemble(
                     rate=df[rate].to_numpy() if rate in df.columns else None, compounded=compounded,
                 )
                 columns[f"aave.{name}.{short}"] = col
+                info[f"aave.{name}.{short}"] = meta
                 found += g
         gaps.extend(found)
     return MarketData(
         grid, columns, gaps=gaps, source=source, step_s=step_s, notes=list(notes or []),
-        filled=filled,
+        filled=filled, info=info,
     )
+
+
+def read_manifest(directory: Path) -> DataPolicy:
+    """Read a data folder's ``manifest.yaml`` (its fallback venues); none gives the default.
+
+    Raises:
+        ConfigError: the manifest has an unknown field or a value of the wrong type.
+    """
+    from factory.config import _read_mapping, validate
+
+    path = directory / MANIFEST
+    if not path.is_file():
+        return DataPolicy()
+    manifest: DataManifest = validate(_read_mapping(path), DataManifest, str(path))
+    return DataPolicy(fallback_venues=tuple(manifest.fallback_venues),
+                      fallback_origin=str(path.name))
 
 
 def load_market(
@@ -218,11 +296,13 @@ def load_market(
         raise DataError(f"{directory}: not a directory (--data expects a directory)")
     if any((directory / kind).is_dir() for kind in KINDS):
         tables, notes = load_schema_dir(directory)
-        return assemble(tables, str(directory), notes, fill_limit_h, index_limit_h)
-    from actors.backtest.raw import load_raw_tables
+    else:
+        from actors.backtest.raw import load_raw_tables  # raw.py imports this module
 
-    tables, notes = load_raw_tables(directory)
-    return assemble(tables, str(directory), notes, fill_limit_h, index_limit_h)
+        tables, notes = load_raw_tables(directory)
+    market = assemble(tables, str(directory), notes, fill_limit_h, index_limit_h)
+    market.policy = read_manifest(directory)
+    return market
 
 
 def write_schema_dir(

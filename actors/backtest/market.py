@@ -26,7 +26,7 @@ import numpy as np
 
 from factory.errors import BasisError
 
-__all__ = ["DataError", "Gap", "MarketData", "iso", "parse_instant"]
+__all__ = ["DataError", "DataPolicy", "Gap", "MarketData", "SeriesInfo", "iso", "parse_instant"]
 
 HOUR_S = 3600
 
@@ -54,6 +54,54 @@ class Gap:
     def describe(self) -> str:
         how = "forward-filled" if self.filled else "left unknown (longer than the fill limit)"
         return f"{self.column}: {self.steps} step(s) missing from {iso(self.start)}, {how}"
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """Where a market column came from and what its file held beyond clean rows.
+
+    Attributes:
+        file: the file name (or ``synthetic:7``).
+        venue: the exchange the series was recorded on, None when the data does not say.
+        symbol: the instrument as the file names it (``BTCUSDT``), or the column's asset.
+        duplicates: identical duplicate rows dropped.
+        conflicts: ``(instant, "value / value")`` of rows sharing an instant with different
+            values; the instant is left unknown.
+        bad: ``(instant, raw text)`` of rows whose value is missing or not a number.
+        interval_s: the usual spacing of a funding series' settlements (0 for other kinds).
+    """
+
+    file: str = ""
+    venue: str | None = None
+    symbol: str = ""
+    duplicates: int = 0
+    conflicts: tuple[tuple[int, str], ...] = ()
+    bad: tuple[tuple[int, str], ...] = ()
+    interval_s: int = 0
+
+    def label(self) -> str:
+        """Return ``binance BTCUSDT (file)`` or the file alone when the venue is not known."""
+        head = " ".join(x for x in (self.venue, self.symbol) if x)
+        return f"{head} ({self.file})" if head else self.file
+
+
+@dataclass(frozen=True)
+class DataPolicy:
+    """How strictly a backtest treats the data (docs/DATA.md, "Refused by default").
+
+    Attributes:
+        allow_gaps: run over missing funding settlements, unusable rates and conflicting
+            duplicates, booking them as unknown (counted in ``data_quality``) instead of refusing.
+        allow_implausible: accept funding rates beyond the plausibility bounds.
+        fallback_venues: venues whose series stand in, in this order, for a leg whose own venue
+            has none (from ``--fallback-venue`` or the data folder's ``manifest.yaml``).
+        fallback_origin: where ``fallback_venues`` was set, named in ``data_quality``.
+    """
+
+    allow_gaps: bool = False
+    allow_implausible: bool = False
+    fallback_venues: tuple[str, ...] = ()
+    fallback_origin: str = ""
 
 
 def iso(ts: int | float) -> str:
@@ -100,6 +148,8 @@ class MarketData:
         step_s: grid step in seconds.
         notes: other facts found while loading (duplicate rows dropped, files ignored).
         filled: column -> bool mask of the steps that were forward-filled over a gap.
+        info: column -> `SeriesInfo` (provenance and the rows its file held beyond clean ones).
+        policy: how strictly backtests on this data treat gaps, rates and fallbacks.
     """
 
     times: np.ndarray
@@ -109,6 +159,8 @@ class MarketData:
     step_s: int = HOUR_S
     notes: list[str] = field(default_factory=list)
     filled: dict[str, np.ndarray] = field(default_factory=dict)
+    info: dict[str, SeriesInfo] = field(default_factory=dict)
+    policy: DataPolicy = field(default_factory=DataPolicy)
 
     def __post_init__(self) -> None:
         self.times = np.asarray(self.times, dtype=np.int64)
@@ -181,6 +233,9 @@ class MarketData:
         for c, cov in spans.items():
             if cov is None:
                 raise DataError(f"{self.source}: column {c} has no values")
+            if c.startswith("funding."):  # covered until just before the next settlement is due
+                spans[c] = (cov[0], min(cov[1] + self.interval_of(c) - self.step_s,
+                                        int(self.times[-1])))
         if start is not None and end is not None and start >= end:
             raise DataError(f"bad date range: start {iso(start)} is not before end {iso(end)}")
         lo = max([cov[0] for cov in spans.values()], default=int(self.times[0]))
@@ -209,6 +264,16 @@ class MarketData:
                 )
         return int(i0), int(i1)
 
+    def interval_of(self, column: str) -> int:
+        """Return the usual spacing (seconds) of a funding column's settlements."""
+        info = self.info.get(column)
+        if info is not None and info.interval_s:
+            return info.interval_s
+        known = self.times[~np.isnan(self.columns[column])]
+        if len(known) < 2:
+            return self.step_s
+        return int(np.median(np.diff(known)))
+
     def describe(self) -> dict:
         """Return a JSON-friendly summary: span, columns with coverage, gaps."""
         cols = {}
@@ -222,4 +287,6 @@ class MarketData:
             "columns": cols,
             "gaps": [g.describe() for g in self.gaps],
             "notes": list(self.notes),
+            "sources": {c: i.label() for c, i in sorted(self.info.items())},
+            "fallback_venues": list(self.policy.fallback_venues),
         }

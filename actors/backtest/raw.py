@@ -17,8 +17,11 @@ file name                                           schema                     c
 ==================================================  =========================  =================
 
 A candle's ``open`` is the price at its timestamp (the candle's first instant); using the close
-there would look one hour ahead. Where two exchanges give spot for one asset, binance wins, then
-bybit, then okx (recorded in the notes). Other files are ignored and listed in the notes.
+there would look one hour ahead. Every series keeps its venue: where two exchanges give the same
+kind for one asset, the first of binance, bybit, okx becomes ``<kind>/<BASE>`` and the others
+``<kind>/<BASE>@<venue>``, so each leg of a backtest reads its own venue's series and a stand-in
+from another venue is always named (`actors.backtest.provenance`). Other files are ignored and
+listed in the notes; ``manifest.yaml`` is the folder's manifest (`actors.backtest.data`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from actors.backtest.data import _normalise, read_table
+from actors.backtest.data import MANIFEST, _normalise, read_table
 from actors.backtest.market import DataError
 
 __all__ = ["RAW_PATTERNS", "is_raw_dir", "load_raw_tables"]
@@ -68,38 +71,41 @@ def load_raw_tables(directory: Path) -> tuple[dict[tuple[str, str], object], lis
     Raises:
         DataError: nothing recognised, or a recognised file lacks a needed column.
     """
-    chosen: dict[tuple[str, str], tuple[int, Path, dict[str, str]]] = {}
+    found: dict[tuple[str, str], list[tuple[int, str | None, Path, dict[str, str]]]] = {}
     notes: list[str] = []
     for path in sorted(directory.iterdir()):
-        if not path.is_file():
+        if not path.is_file() or path.name == MANIFEST:
             continue
         hit = _match(path.name)
         if hit is None:
             notes.append(f"{path.name}: ignored (not a recognised market file)")
             continue
         kind, name, ex, mapping = hit
-        rank = _EXCHANGE_RANK.get(ex, 3)
-        prev = chosen.get((kind, name))
-        if prev is not None:
-            keep, drop = (prev[1], path) if prev[0] <= rank else (path, prev[1])
-            notes.append(f"{kind}/{name}: using {keep.name}, not {drop.name}")
-            if prev[0] <= rank:
-                continue
-        chosen[(kind, name)] = (rank, path, mapping)
-    if not chosen:
+        found.setdefault((kind, name), []).append((_EXCHANGE_RANK.get(ex, 3), ex, path, mapping))
+    if not found:
         raise DataError(
             f"{directory}: no market data found: expected the docs/DATA.md layout "
             "(spot/, perp/, funding/, aave/, lst/) or raw files such as "
             "binance_BTCUSDT_1h_<from>_<to>.csv.gz"
         )
     tables = {}
-    for (kind, name), (_, path, mapping) in sorted(chosen.items()):
-        df = read_table(path)
-        absent = [c for c in mapping if c not in df.columns and c not in _OPTIONAL]
-        if absent:
-            raise DataError(f"{path}: missing column(s) {', '.join(absent)} for {kind}/{name}")
-        renamed = df[[c for c in mapping if c in df.columns]].rename(columns=mapping)
-        tables[(kind, name)] = _normalise(renamed, kind, path.name, notes)
+    for (kind, name), files in sorted(found.items()):
+        files.sort(key=lambda f: (f[0], f[2].name))
+        seen: set[str | None] = set()
+        for k, (_, ex, path, mapping) in enumerate(files):
+            if ex in seen:
+                raise DataError(f"{path.name}: a second {ex} file for {kind}/{name} "
+                                f"(besides {files[k - 1][2].name}); keep one")
+            seen.add(ex)
+            df = read_table(path)
+            absent = [c for c in mapping if c not in df.columns and c not in _OPTIONAL]
+            if absent:
+                raise DataError(f"{path}: missing column(s) {', '.join(absent)} for {kind}/{name}")
+            renamed = df[[c for c in mapping if c in df.columns]].rename(columns=mapping)
+            table = _normalise(renamed, kind, path.name, notes)
+            symbol = f"{name}USDT" if ex else name
+            table.attrs.update(file=path.name, venue=ex, symbol=symbol)
+            tables[(kind, name if k == 0 else f"{name}@{ex}")] = table
     return tables, notes
 
 

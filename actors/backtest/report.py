@@ -4,7 +4,10 @@ Files written under the output directory:
 
 - ``results.csv`` / ``results.parquet``: one row per scenario (labels, overrides as columns,
   apy, volatility, max_drawdown, sharpe, funding_share, min_health_factor, min_margin_ratio,
-  final equity, attribution, fingerprint, node, runtime);
+  final equity, attribution, fingerprint, node, runtime, and the data-quality counts
+  ``dq.complete``, ``dq.funding_expected``, ``dq.funding_booked``, ``dq.funding_missing``,
+  ``dq.filled_steps``, ``dq.duplicates_dropped``, ``dq.conflicts``, ``dq.clipped``,
+  ``dq.stand_ins``);
 - ``fingerprints.json``: ``{scenario id: sha256 of the equity curve}``;
 - ``equity.png`` / ``drawdown.png``: every scenario's curve normalised to its start (Agg);
 - ``report.html``: the table and both charts inline (one self-contained file).
@@ -20,10 +23,26 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["results_table", "write_sweep_outputs"]
+__all__ = ["dq_columns", "results_table", "write_sweep_outputs"]
 
 COLUMNS = ["apy", "volatility", "max_drawdown", "sharpe", "funding_share",
            "min_health_factor", "min_margin_ratio"]
+
+
+def dq_columns(dq: dict) -> dict[str, Any]:
+    """Return a result's ``data_quality`` block as flat table columns (``dq.*``)."""
+    funding = (dq or {}).get("funding", {}).values()
+    return {
+        "dq.complete": bool((dq or {}).get("complete", True)),
+        "dq.funding_expected": sum(f["expected"] for f in funding),
+        "dq.funding_booked": sum(f["booked"] for f in funding),
+        "dq.funding_missing": sum(f["missing"] for f in funding),
+        "dq.filled_steps": sum((dq or {}).get("forward_filled_steps", {}).values()),
+        "dq.duplicates_dropped": sum((dq or {}).get("duplicates_dropped", {}).values()),
+        "dq.conflicts": sum((dq or {}).get("conflicting_duplicates", {}).values()),
+        "dq.clipped": "; ".join((dq or {}).get("window", {}).get("clipped", [])),
+        "dq.stand_ins": "; ".join(s.split(" (")[0] for s in (dq or {}).get("stand_ins", [])),
+    }
 
 
 def results_table(sweep: Any):
@@ -47,6 +66,7 @@ def results_table(sweep: Any):
         row.update({"margin_breaches": summ["margin_breaches"], "rebalances": summ["rebalances"],
                     "fingerprint": summ["fingerprint"], "runtime_s": summ["runtime_s"],
                     "node_id": r.scenario.get("node_id", "")})
+        row.update(dq_columns(r.data_quality))
         rows.append(row)
     df = pd.DataFrame(rows)
     for c in df.columns:  # mixed grid values (bool/float/str) -> one parquet-friendly type
@@ -83,6 +103,21 @@ def _charts(sweep: Any, out: Path) -> dict[str, Path]:
     return paths
 
 
+def _quality_html(sweep: Any) -> str:
+    """Return the report's data-quality paragraph: what every scenario's data was worth."""
+    from actors.backtest.quality import quality_line
+
+    items = []
+    for s, r in zip(sweep.scenarios, sweep.results):
+        line = quality_line(r.data_quality) if r is not None else None
+        if line:
+            items.append(f"<li>{html.escape(s.id)}: {html.escape(line)}</li>")
+    if not items:
+        return "<h2>Data quality</h2><p>Every scenario: no gap, fill, duplicate or stand-in.</p>"
+    return (f"<h2>Data quality</h2><p>{len(items)} scenario(s) with counts "
+            f"(the table's dq.* columns):</p><ul>{''.join(items)}</ul>")
+
+
 def write_sweep_outputs(sweep: Any, out_dir: str | Path, title: str = "sweep") -> dict[str, Path]:
     """Write table, fingerprints, charts and the HTML report; return their paths."""
     out = Path(out_dir)
@@ -105,6 +140,7 @@ def write_sweep_outputs(sweep: Any, out_dir: str | Path, title: str = "sweep") -
     done = sum(r is not None for r in sweep.results)
     head = (f"<p>{done}/{len(sweep.scenarios)} scenarios, {sweep.actors} actors, "
             f"{sweep.reruns} re-run(s) after lost actors, {sweep.wall_s:.1f} s wall.</p>")
+    head += _quality_html(sweep)
     table = df.to_html(index=False, float_format=lambda x: f"{x:.6g}", na_rep="")
     paths["html"].write_text(
         "<!doctype html><html><head><meta charset='utf-8'>"

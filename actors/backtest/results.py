@@ -60,6 +60,9 @@ class BacktestResult:
         avg_hedge_notional: mean perp notional over the steps (share class), for funding yield
             on the hedged notional.
         stale_steps: steps where a price of the mode was gap-filled (prices held, no trading).
+        data_quality: what the window's data is worth (`actors.backtest.quality`): funding
+            settlements expected vs booked per series, forward-filled steps, duplicates,
+            conflicts, clipped window edges, the provenance of every leg.
     """
 
     mode: str
@@ -81,6 +84,7 @@ class BacktestResult:
     stale_steps: int = 0
     runtime_s: float = 0.0
     scenario: dict = field(default_factory=dict)
+    data_quality: dict = field(default_factory=dict)
 
     @property
     def final_equity(self) -> float:
@@ -143,11 +147,12 @@ class BacktestResult:
             "rebalances": self.rebalances,
             "trades": self.trades,
             "reconciliation": {"checks": self.recon_checks, "mismatches": self.recon_mismatches},
-            "avg_hedge_notional": self.avg_hedge_notional,
+            "avg_hedge_notional": _clean(self.avg_hedge_notional),
             "stale_steps": self.stale_steps,
             "fingerprint": self.fingerprint,
             "runtime_s": round(self.runtime_s, 4),
             "steps_per_s": round(self.steps / self.runtime_s, 1) if self.runtime_s else None,
+            "data_quality": self.data_quality,
         }
         if self.scenario:
             out["scenario"] = self.scenario

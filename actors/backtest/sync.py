@@ -126,7 +126,7 @@ class LedgerSync:
         upnl_total = notional_total = 0.0
         for key in perps:
             q = book.amounts[key]
-            mark = t.marks[book.spec(key)[2]]
+            mark = book.mark(key, t)
             entry = book.entry.get(key, 0.0)
             upnl = q * (mark - entry)
             notional = abs(q) * mark
