@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 import ray
 
+from actors.limits import RateLimiter
 from factory.cli import build_parser, main
+from factory.config import venue_defaults
+from factory.errors import RateLimitedError
 from factory.positions import PortfolioSnapshot, utc
 
 REPO = Path(__file__).resolve().parents[2]
@@ -227,3 +230,13 @@ def test_verbose_is_accepted_after_every_subcommand():
         assert parser.parse_args([*argv, "-v"]).verbose is True, argv
         assert parser.parse_args(["-v", *argv]).verbose is True, argv
         assert parser.parse_args(argv).verbose is False, argv
+
+
+async def test_a_wait_past_the_deadline_is_shown_in_seconds_with_two_decimals():
+    limiter = RateLimiter("binance", venue_defaults()["binance"].rate_limits,
+                          clock=lambda: 1000.0)
+    limiter.block(36.07023223700003, banned=True)
+    with pytest.raises(RateLimitedError) as info:
+        await limiter.acquire("spot_account", deadline=1001.0)
+    assert "would wait 36.07 s for rate limit, past the deadline" in str(info.value)
+    assert "36.070" not in str(info.value)
