@@ -157,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback by default
+    except Exception as e:  # the CLI never shows a traceback by default
         if args.verbose:
             raise
         print(f"error: {type(e).__name__}: {e} (run with -v for the traceback)", file=sys.stderr)
