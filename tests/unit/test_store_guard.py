@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,20 @@ def test_a_first_layout_file_with_an_extra_column_is_not_ours(tmp_path):
     db.close()
     with pytest.raises(ConfigError, match="without basis-monitor's tables"):
         SnapshotStore(path)
+
+
+def test_a_store_whose_process_died_without_closing_is_still_recognised(tmp_path):
+    path = tmp_path / "h.sqlite"
+    script = (
+        "import os, sys\n"
+        "from actors.store import SnapshotStore\n"
+        "from factory.positions import PortfolioSnapshot, utc\n"
+        "store = SnapshotStore(sys.argv[1])\n"
+        "store.append(PortfolioSnapshot(timestamp=utc(0), execution_mode='live'))\n"
+        "os._exit(0)  # no close, no checkpoint: the row is only in the WAL\n"
+    )
+    subprocess.run([sys.executable, "-c", script, str(path)], check=True,
+                   env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert (tmp_path / "h.sqlite-wal").exists()
+    assert check_history_path(path) == "open"
+    assert SnapshotStore(path).count() == 1
