@@ -1,24 +1,28 @@
 """``basis monitor`` and ``basis history``: the live monitor and its stored history.
 
 Errors (bad config, unknown venue, missing credential variable, unreachable venue, bad dates)
-print one line each on stderr and exit non-zero, never a traceback.
+print one line each on stderr and exit non-zero, never a traceback. Everything known before Ray
+starts (the mode, the flags, credentials, wallet addresses, the history file) is checked before
+it starts: bad input exits 2 without a Ray session.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 import sys
 import time
 from datetime import datetime
 
-from factory.config import ModeConfig, load_mode, with_overrides
+from actors.store_guard import check_history_path
+from factory.config import MIN_INTERVAL_S, ModeConfig, load_mode, with_overrides
 from factory.errors import ConfigError
-from factory.execution_interface_factory import ExecutionInterfaceFactory
+from factory.interfaces.evm_plans import desk_addresses
 from factory.positions import utc
 
-__all__ = ["missing_credentials", "register"]
+__all__ = ["check_before_start", "missing_credentials", "register"]
 
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 1
@@ -41,17 +45,68 @@ def missing_credentials(mode: ModeConfig, environ: dict[str, str] | None = None)
 
 
 def _load(args: argparse.Namespace) -> ModeConfig:
+    """Load the mode (at least one venue, every venue supported) with its ``--set`` overrides."""
     mode = load_mode(args.config)
     if getattr(args, "set", None):
         mode = with_overrides(mode, args.set)
-    supported = set(ExecutionInterfaceFactory.supported_venues(mode))
-    unknown = [v for v in mode.venues if v not in supported]
-    if unknown:
-        raise ConfigError([
-            f"{args.config}: venues: unsupported venue {v!r} (supported: {', '.join(sorted(supported))})"
-            for v in unknown
-        ])
     return mode
+
+
+def _interval(text: str) -> float:
+    """Parse ``--interval``: a finite number of seconds, at least `MIN_INTERVAL_S`."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a finite number of seconds")
+    if value < MIN_INTERVAL_S:
+        raise argparse.ArgumentTypeError(
+            f"{value:g} s is below the minimum of {MIN_INTERVAL_S:g} s")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    """Parse a count that must be a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive whole number (at least 1)")
+    return value
+
+
+def check_before_start(args: argparse.Namespace, mode: ModeConfig,
+                       environ: dict[str, str] | None = None) -> list[str]:
+    """Return one line per problem ``basis monitor`` can see before it starts Ray.
+
+    Checks the credential variables, the desk's wallet addresses (format and checksum) and, for
+    a local Ray (no ``--address``/``RAY_ADDRESS``, so the history file is on this machine),
+    that the history path is a file the store may create or open.
+    """
+    env = os.environ if environ is None else environ
+    missing = missing_credentials(mode, env)
+    if missing:
+        return missing
+    lines: list[str] = []
+    checked: set[str] = set()
+    for venue in mode.venues:
+        cfg = mode.venue_config(venue)
+        name = cfg.credentials.addresses_env
+        if not name or name in checked:
+            continue
+        checked.add(name)
+        try:
+            desk_addresses(cfg, env)
+        except ConfigError as e:
+            lines.extend(e.problems)
+    if not (args.address or env.get("RAY_ADDRESS")):
+        try:
+            check_history_path(args.db or mode.monitor.history_path)
+        except ConfigError as e:
+            lines.extend(e.problems)
+    return lines
 
 
 def _start_ray(address: str | None) -> bool:
@@ -86,13 +141,11 @@ def _problems(snap) -> list[str]:
 def cmd_monitor(args: argparse.Namespace) -> int:
     """Run the live monitor against the venues of a mode config."""
     mode = _load(args)
-    missing = missing_credentials(mode)
-    if missing:
-        for line in missing:
+    problems = check_before_start(args, mode)
+    if problems:
+        for line in problems:
             print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.interval is not None and args.interval <= 0:
-        raise ConfigError("--interval: must be a positive number of seconds")
     import ray
     from rich.console import Console
     from rich.live import Live
@@ -157,8 +210,9 @@ def cmd_history(args: argparse.Namespace) -> int:
     if path is None and args.config:
         path = load_mode(args.config).monitor.history_path
     path = path or "var/history.sqlite"
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise ConfigError(f"{path}: no history database here (run basis monitor first, or --db)")
+    check_history_path(path)  # a foreign file is refused untouched, one line
     rows = SnapshotStore(path).query(start, end, limit=args.limit)
     header = ["timestamp", "complete", "ok", "stale", "missing", "net_exposure", "alerts"]
     records = []
@@ -191,7 +245,8 @@ def register(sub) -> None:
     p.add_argument("config", help="mode config file, e.g. configs/modes/btc_basis.yaml")
     p.add_argument("--once", action="store_true", help="take one snapshot and exit")
     p.add_argument("--json", action="store_true", help="print PortfolioSnapshot JSON")
-    p.add_argument("--interval", type=float, default=None, help="seconds between snapshots")
+    p.add_argument("--interval", type=_interval, default=None,
+                   help=f"seconds between snapshots (at least {MIN_INTERVAL_S:g})")
     p.add_argument("--address", default=None, help="Ray cluster address (default: local Ray)")
     p.add_argument("--db", default=None, help="history database (default: the mode's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -203,6 +258,7 @@ def register(sub) -> None:
     h.add_argument("--config", default=None, help="mode config whose history_path to read")
     h.add_argument("--start", default=None, help="from this date/time (UTC)")
     h.add_argument("--end", default=None, help="until this date/time (UTC)")
-    h.add_argument("--limit", type=int, default=None)
+    h.add_argument("--limit", type=_positive_int, default=None,
+                   help="at most this many snapshots (a positive whole number)")
     h.add_argument("--csv", action="store_true", help="CSV on stdout")
     h.set_defaults(func=cmd_history)

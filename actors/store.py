@@ -2,7 +2,8 @@
 
 Every PortfolioSnapshot is one row (JSON) written in its own transaction, WAL journal, so a
 monitor restart or a crash mid-write loses nothing already committed. Supervisor events
-(a venue actor replaced, a venue going down) go to their own table.
+(a venue actor replaced, a venue going down) go to their own table. The file's SQLite header
+carries this project's ``application_id``; any other file is refused untouched (store_guard).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+from actors.store_guard import APPLICATION_ID, SCHEMA_VERSION, check_history_path
 from factory.positions import PortfolioSnapshot, utc
 
 __all__ = ["SnapshotStore"]
@@ -40,15 +42,25 @@ class SnapshotStore:
     """Append-only history of portfolio snapshots and supervisor events.
 
     Args:
-        path: the database file (parent folders are created); ``:memory:`` for tests.
+        path: the database file (parent folders are created); ``:memory:`` for tests. Only an
+            absent file or a database this project created is opened (`check_history_path`).
+
+    Raises:
+        ConfigError: the path is a directory, not writable, or a file of something else
+            (left untouched).
     """
 
     def __init__(self, path: str | Path):
         self.path = str(path)
-        if self.path != ":memory:":
+        kind = check_history_path(self.path)  # refuses a foreign file before any write
+        if kind == "create":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        if kind in ("memory", "create", "legacy"):
+            # the id goes into the header before WAL, so the main file carries it at once
+            self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)

@@ -14,11 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from factory.config import VenueConfig, _read_mapping, load_mode, validate
 from factory.errors import BasisError, ConfigError
 
-__all__ = ["COMMAND_MODULES", "EXIT_BAD_INPUT", "main"]
+__all__ = ["COMMAND_MODULES", "EXIT_BAD_INPUT", "OneLineParser", "build_parser", "main"]
 
 EXIT_BAD_INPUT = 2
 
@@ -76,8 +77,35 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return EXIT_BAD_INPUT if failed else 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``<prog>: error: <message>`` on one line and exit 2 (argparse prints usage)."""
+        message = " ".join(message.split())
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _verbose_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Accept ``-v`` after every subcommand too (``basis monitor X -v``).
+
+    argparse keeps subparsers in private attributes; walking them here covers the commands other
+    modules register. The flag's default is SUPPRESS so a subcommand without ``-v`` keeps the
+    value given before it.
+    """
+    for action in parser._actions:  # argparse exposes no public walk
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for child in set(action.choices.values()):
+            if "-v" not in child._option_string_actions:
+                child.add_argument("-v", "--verbose", action="store_true",
+                                   default=argparse.SUPPRESS, help="log at INFO level")
+            _verbose_everywhere(child)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    """Return the ``basis`` parser with every subcommand registered."""
+    parser = OneLineParser(
         prog="basis",
         description="Live position monitoring and Ray-parallel backtests for basis/carry desks.",
     )
@@ -102,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         module.register(sub)
+    _verbose_everywhere(parser)
     return parser
 
 
@@ -128,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as e:  # noqa: BLE001 - the CLI never shows a traceback by default
+    except Exception as e:  # the CLI never shows a traceback by default
         if args.verbose:
             raise
         print(f"error: {type(e).__name__}: {e} (run with -v for the traceback)", file=sys.stderr)

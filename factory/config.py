@@ -25,9 +25,11 @@ from pydantic import (
 
 from factory.errors import ConfigError, MissingCredentialError
 from factory.positions import PositionKey
+from factory.yamlfile import StrictLoader, read_yaml
 
 __all__ = [
     "CONFIG_DIR",
+    "MIN_INTERVAL_S",
     "Credentials",
     "EndpointCost",
     "HedgeConfig",
@@ -47,6 +49,7 @@ __all__ = [
     "load_yaml_model",
     "resolve_config",
     "shipped_venue_ids",
+    "supported_venues",
     "venue_defaults",
     "with_overrides",
 ]
@@ -254,11 +257,15 @@ class ReconciliationConfig(Frozen):
         return v
 
 
+#: The shortest refresh interval of the live monitor (config and ``--interval``), in seconds.
+MIN_INTERVAL_S = 1.0
+
+
 class MonitorSettings(Frozen):
     """The supervising monitor: deadline, refresh interval, history file."""
 
     deadline_s: float = Field(default=2.0, gt=0)
-    interval_s: float = Field(default=5.0, gt=0)
+    interval_s: float = Field(default=5.0, ge=MIN_INTERVAL_S)
     history_path: str = "var/history.sqlite"
     max_consecutive_failures: int = Field(default=3, ge=1)
 
@@ -308,13 +315,29 @@ class ModeConfig(Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> ModeConfig:
-        enabled = set(self.venues)
-        for key in list(self.positions) + list(self.allocation):
-            if enabled and key.venue not in enabled and key.venue not in _ALIASES:
-                raise ValueError(f"position {key} is on venue {key.venue!r}, not in venues")
+        # one line per problem, each starting with its field path (see _format_errors)
+        problems: list[str] = []
+        enabled: set[str] = set()
+        for i, venue in enumerate(self.venues):
+            canonical = _ALIASES.get(venue, venue)
+            if canonical in enabled:
+                problems.append(f"venues.{i}: venue {venue!r} is listed twice")
+            enabled.add(canonical)
+        listed = f"[{', '.join(self.venues)}]"
+        for i, key in enumerate(self.positions):
+            if _ALIASES.get(key.venue, key.venue) not in enabled:
+                problems.append(f"positions.{i}: position {key} is on venue {key.venue!r}, "
+                                f"not in venues {listed}")
+        for key in self.allocation:
+            if _ALIASES.get(key.venue, key.venue) not in enabled:
+                problems.append(f"allocation.{key}: position {key} is on venue {key.venue!r}, "
+                                f"not in venues {listed}")
         for venue in self.hedge.splits:
-            if enabled and venue not in enabled:
-                raise ValueError(f"hedge split venue {venue!r} is not in venues")
+            if _ALIASES.get(venue, venue) not in enabled:
+                problems.append(f"hedge.splits.{venue}: hedge split venue {venue!r} is not in "
+                                f"venues {listed}")
+        if problems:
+            raise ValueError("\n".join(problems))
         return self
 
     def venue_config(self, venue: str) -> VenueConfig:
@@ -337,6 +360,12 @@ def _format_errors(source: str, err: ValidationError) -> list[str]:
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "<root>"
         msg = e["msg"]
+        if e["type"] == "value_error" and not e["loc"]:
+            # a model-level check: its message is one "field.path: text" line per problem
+            ctx_error = (e.get("ctx") or {}).get("error")
+            text = str(ctx_error) if ctx_error is not None else msg
+            lines.extend(f"{source}: {line}" for line in text.splitlines())
+            continue
         if e["type"] == "extra_forbidden":
             msg = "unknown field (misspelt?)"
         got = e.get("input")
@@ -420,29 +449,46 @@ def _with_venue_defaults(raw: dict, source: str) -> dict:
 
 
 def load_mode(path: str | Path) -> ModeConfig:
-    """Load a mode config file; venue settings it gives are merged over the shipped defaults."""
+    """Load a mode config file; venue settings it gives are merged over the shipped defaults.
+
+    A mode file must enable at least one venue: an empty file or ``venues: []`` would monitor
+    nothing and read as a complete, flat book; every venue must be one an interface exists for.
+    (`resolve_config` of a dict keeps the empty ``adhoc`` default for code that builds configs
+    itself; the monitor reports a venue it cannot build as missing.)
+
+    Raises:
+        ConfigError: one line per problem, naming the file and the field.
+    """
     path = Path(path)
     raw = _read_mapping(path)
-    return validate(_with_venue_defaults(raw, str(path)), ModeConfig, str(path))
+    if not raw:
+        raise ConfigError(f"{path}: empty mode file: a mode needs at least one venue in venues")
+    mode = validate(_with_venue_defaults(raw, str(path)), ModeConfig, str(path))
+    _require_venues(mode, str(path))
+    return mode
+
+
+def supported_venues(mode: ModeConfig) -> list[str]:
+    """Return the venue ids a mode may enable: the shipped ones, its own, and aliases."""
+    return sorted(set(venue_defaults()) | set(mode.venue_settings) | set(_ALIASES))
+
+
+def _require_venues(mode: ModeConfig, source: str) -> None:
+    """Refuse a mode that monitors nothing (it would read as a complete, flat book) or names
+    a venue no interface exists for."""
+    if not mode.venues:
+        raise ConfigError(f"{source}: venues: a mode needs at least one venue")
+    known = supported_venues(mode)
+    unknown = [
+        f"{source}: venues.{i}: unsupported venue {v!r} (supported: {', '.join(known)})"
+        for i, v in enumerate(mode.venues) if v not in known
+    ]
+    if unknown:
+        raise ConfigError(unknown)
 
 
 def _read_mapping(path: Path) -> dict:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a directory, expected a YAML file") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where}: invalid YAML: {getattr(e, 'problem', e)}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a UTF-8 text file") from None
-    except ValueError as e:  # a scalar YAML cannot construct, e.g. the date 2024-13-45
-        raise ConfigError(f"{path}: invalid YAML value: {e}") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot read: {e.strerror or e}") from None
+    raw = read_yaml(path)
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -464,8 +510,9 @@ def resolve_config(config: ModeConfig | dict | None) -> ModeConfig:
 def _parse_scalar(text: str) -> Any:
     """Read a --set value as YAML (numbers, booleans, lists), falling back to the string."""
     try:
-        return yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError):  # ValueError: e.g. an impossible date 2024-13-45
+        return yaml.load(text, Loader=StrictLoader)  # StrictLoader is a SafeLoader
+    # ValueError: e.g. an impossible date 2024-13-45; RecursionError: nesting without end
+    except (yaml.YAMLError, ValueError, RecursionError):
         return text
 
 
@@ -501,4 +548,7 @@ def with_overrides(config: ModeConfig, overrides: dict[str, Any] | list[str]) ->
         if not isinstance(node, dict):
             raise ConfigError(f"--set {path}: {parts[-2] if len(parts) > 1 else path} is not a mapping")
         node[parts[-1]] = value
-    return validate(raw, ModeConfig, "--set")
+    out = validate(raw, ModeConfig, "--set")
+    if config.venues:  # a mode loaded from a file keeps at least one venue
+        _require_venues(out, "--set")
+    return out

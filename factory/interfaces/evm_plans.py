@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from factory.config import TokenConfig, VenueConfig
 from factory.errors import ConfigError, ContractMissingError
@@ -79,17 +79,24 @@ def desk_addresses(config: VenueConfig, environ: Mapping[str, str] | None = None
 
     Raises:
         MissingCredentialError: the variable is not set.
-        ConfigError: an entry is not an address.
+        ConfigError: an entry is not an address, or is mixed-case with a wrong EIP-55 checksum
+            (named by its position in the list, never by its text).
     """
     env = dict(os.environ if environ is None else environ)
     raw = config.credentials.read(config.venue, "addresses_env", env).get_secret_value()
     out: list[str] = []
-    for part in (p.strip() for p in raw.split(",")):
-        if not part:
-            continue
-        if not is_address(part):
+    parts = [p.strip() for p in raw.split(",") if p.strip()]
+    for n, part in enumerate(parts, start=1):
+        # the entry is named by its position, never echoed: it may be a pasted key
+        digits = part[2:]
+        why = None
+        if not (part[:2] == "0x" and len(digits) == 40 and is_address(part)):
+            why = "not a 0x-prefixed 20-byte address"
+        elif digits not in (digits.lower(), digits.upper()) and not is_checksum_address(part):
+            why = "its mixed-case checksum is wrong"
+        if why:
             raise ConfigError(
-                f"{config.credentials.addresses_env}: {part!r} is not a 0x-prefixed 20-byte address"
+                f"{config.credentials.addresses_env}: entry {n} of {len(parts)}: {why}"
             )
         addr = to_checksum_address(part)
         if addr not in out:

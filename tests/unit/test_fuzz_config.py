@@ -3,7 +3,9 @@
 Random dicts, the shipped mode and venue configs with one field mutated, broken YAML text and
 bytes, and ``--set`` overrides go through `resolve_config`, `load_mode`, `validate` and
 `with_overrides`. A bad config is refused with `ConfigError` (the CLI exits 2 with its lines),
-never with a KeyError, TypeError, ValueError or a traceback; NaN and infinity are refused too.
+never with a KeyError, TypeError, ValueError or a traceback; NaN and infinity are refused too. A
+config that loads is consistent: its legs are on its venues, and a mode file enables at least
+one supported venue (an empty mode is never a silent success).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from factory.config import (
     VenueConfig,
     load_mode,
     resolve_config,
+    supported_venues,
     validate,
     with_overrides,
 )
@@ -66,6 +69,18 @@ def config_or_config_error(fn, *args) -> Any:
         return None
 
 
+def consistent(cfg: ModeConfig | None, from_file: bool = False) -> bool:
+    """A config that loaded says something true: its legs are on its venues; a mode file
+    enables at least one venue this project supports (never a silently empty book)."""
+    if cfg is None:
+        return True
+    enabled = {"aave_v3" if v == "aave" else v for v in cfg.venues}
+    legs = [k.venue for k in [*cfg.positions, *cfg.allocation]] + list(cfg.hedge.splits)
+    if any(("aave_v3" if v == "aave" else v) not in enabled for v in legs):
+        return False
+    return not from_file or (bool(cfg.venues) and set(cfg.venues) <= set(supported_venues(cfg)))
+
+
 def paths(node: Any, prefix: tuple = ()) -> list[tuple]:
     """Every key/index path inside a parsed YAML document (containers included)."""
     out = [prefix] if prefix else []
@@ -102,6 +117,7 @@ mutations = st.tuples(st.sampled_from(["replace", "delete", "nest"]), json_like)
 def test_a_random_dict_is_a_mode_config_or_a_config_error(raw):
     cfg = config_or_config_error(resolve_config, raw)
     assert cfg is None or isinstance(cfg, ModeConfig)
+    assert consistent(cfg)
 
 
 @FUZZ
@@ -120,6 +136,7 @@ def test_a_shipped_mode_with_one_field_mutated_is_a_config_or_a_config_error(mod
     path = data.draw(st.sampled_from(paths(doc)))
     cfg = config_or_config_error(resolve_config, mutate(doc, path, *mutation))
     assert cfg is None or isinstance(cfg, ModeConfig)
+    assert consistent(cfg)
 
 
 @FUZZ
@@ -149,6 +166,7 @@ def test_mutated_yaml_text_loads_or_is_a_config_error(mode, data, tmp_path_facto
     path.write_bytes(text[:at] + junk + text[at + cut:])
     cfg = config_or_config_error(load_mode, path)
     assert cfg is None or isinstance(cfg, ModeConfig)
+    assert consistent(cfg, from_file=True)
 
 
 @FUZZ
@@ -158,6 +176,7 @@ def test_random_bytes_as_a_mode_file_are_a_config_error_or_a_config(data, tmp_pa
     path.write_bytes(data)
     cfg = config_or_config_error(load_mode, path)
     assert cfg is None or isinstance(cfg, ModeConfig)
+    assert consistent(cfg, from_file=True)
 
 
 @FUZZ
@@ -172,6 +191,7 @@ def test_set_overrides_give_a_config_or_a_config_error(sets):
     base = resolve_config(MODES["btc_basis"])
     cfg = config_or_config_error(with_overrides, base, sets)
     assert cfg is None or isinstance(cfg, ModeConfig)
+    assert consistent(cfg, from_file=True)
 
 
 @pytest.mark.parametrize("key", [1, None, ("monitor", "deadline_s")])
@@ -216,8 +236,19 @@ def test_nan_and_infinity_are_refused_naming_the_field(field, bad):
     assert any(".".join(field) in line for line in info.value.problems), info.value.problems
 
 
+@FUZZ
+@given(keys=st.lists(st.sampled_from(["mode", "venues", "positions", "monitor", "hedge"]),
+                     min_size=2, max_size=6))
+def test_a_key_written_twice_is_never_a_config(keys, tmp_path_factory):
+    assume(len(set(keys)) < len(keys))
+    path = tmp_path_factory.mktemp("dup") / "mode.yaml"
+    path.write_text("".join(f"{k}: {MODES['btc_basis'][k]!r}\n" for k in keys))
+    with pytest.raises(ConfigError, match="duplicate key"):
+        load_mode(path)
+
+
 def test_every_shipped_file_still_loads():
     for path in MODE_FILES:
-        assert isinstance(load_mode(path), ModeConfig)
+        assert consistent(load_mode(path), from_file=True)
     for venue, doc in VENUES.items():
         assert validate(doc, VenueConfig, venue).venue == venue

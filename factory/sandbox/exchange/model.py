@@ -16,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,6 +27,7 @@ from pydantic import (
 
 from factory.errors import ConfigError
 from factory.positions import utc
+from factory.yamlfile import read_yaml
 
 __all__ = [
     "EmulatorCredentials",
@@ -218,12 +218,7 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario | None) -> Scen
     raw: Any = source
     if isinstance(source, (str, Path)):
         name = str(source)
-        try:
-            raw = yaml.safe_load(Path(source).read_text()) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"{name}: file not found") from None
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{name}: invalid YAML: {e}") from None
+        raw = read_yaml(source) or {}
     try:
         return Scenario.model_validate(raw)
     except ValidationError as e:
