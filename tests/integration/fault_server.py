@@ -18,9 +18,9 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Literal
+from typing import Literal, Self
 
-__all__ = ["FaultServer", "HUGE_BYTES"]
+__all__ = ["HUGE_BYTES", "FaultServer"]
 
 HUGE_BYTES = 64 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -69,10 +69,10 @@ class FaultServer:
             def log_message(self, *args) -> None:
                 return
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
+            def do_GET(self) -> None:
                 self._serve()
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 self._serve()
 
             def _serve(self) -> None:
@@ -159,7 +159,7 @@ class FaultServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> FaultServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
