@@ -300,8 +300,10 @@ class Scrubber:
     def __repr__(self) -> str:
         return f"Scrubber({len(self._values)} values)"
 
-    def __reduce__(self):  # never pickled with the values in it (e.g. into a Ray object)
-        return (Scrubber, ())
+    def __reduce__(self):
+        # its values are secrets: they never travel (into a Ray object, a file); a copy without
+        # them would scrub nothing, so refuse loudly
+        raise TypeError("a Scrubber holds secrets and is not picklable")
 
     def __call__(self, text: str) -> str:
         """Return ``text`` with every secret value replaced by ``***``."""

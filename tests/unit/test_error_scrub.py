@@ -87,8 +87,8 @@ def test_every_configured_secret_and_every_secret_part_of_a_url_is_replaced():
 def test_a_scrubber_never_shows_or_pickles_its_values():
     scrub = Scrubber([API_SECRET], [RPC_KEY_URL])
     assert API_SECRET not in repr(scrub) and KEY not in repr(scrub)
-    blob = pickle.dumps(scrub)
-    assert API_SECRET.encode() not in blob and KEY.encode() not in blob
+    with pytest.raises(TypeError):
+        pickle.dumps(scrub)
 
 
 def test_an_excerpt_is_short_printable_and_scrubbed():
