@@ -303,6 +303,7 @@ def test_a_node_echoing_its_path_gives_a_short_scrubbed_error_in_json_history_an
         assert len(reasons[venue]) < 600, reasons[venue]
     assert "<p>The requested URL /*** was not found" in reasons["etherfi"]
     rows = history_rows(db)
+    print(f"\nhistory rows: {len(rows)}, longest {max(len(r) for r in rows)} characters")
     assert rows and max(len(r) for r in rows) < 20_000  # not a 410 KB page per row
     logs = session_logs()
     for secret in all_secrets(live_environ, node_front):
