@@ -187,6 +187,10 @@ class VenueConfig(Frozen):
     reserves: list[str] = Field(default_factory=list)
     quote: str = "USDT"
     timeout_s: float = Field(default=10.0, gt=0)
+    max_response_bytes: int = Field(
+        default=8 * 1024 * 1024, gt=0,
+        description="largest answer read from the venue; the read stops there (typed error)",
+    )
     rate_limits: RateLimits = Field(default_factory=RateLimits)
     retry: RetrySettings = Field(default_factory=RetrySettings)
     credentials: Credentials = Field(default_factory=Credentials)

@@ -12,7 +12,8 @@ The whole tree::
         │   ├── VenueTimeoutError        no answer in time
         │   ├── VenueUnavailableError    5xx, maintenance, exchange overloaded
         │   ├── RateLimitedError         429/418 with the Retry-After the venue sent (retry_after_s)
-        │   └── RpcUnreachableError      chain node not reachable
+        │   ├── RpcUnreachableError      chain node not reachable
+        │   └── ResponseTooLargeError    the answer passed the venue's max_response_bytes (read stopped)
         └── FatalVenueError              retrying cannot help
             ├── AuthenticationError      bad key, bad signature, stale timestamp
             ├── PermissionDeniedError    key lacks the permission
@@ -23,12 +24,23 @@ The whole tree::
             └── ContractMissingError     no code at a configured contract address
 
 `is_retryable(exc)` decides by type only. Messages never carry secrets: adapters build them from
-the venue id, the endpoint and the venue's own error code.
+the venue id, the endpoint, the HTTP status, the venue's own error code and at most a short
+excerpt of the answer passed through a `Scrubber` (every configured secret value, and every part
+of a URL that may carry one, replaced by ``***``); a URL is printed only through `redact_url`.
+Every message is bounded (`MAX_MESSAGE_CHARS`), and an adapter never chains the library's
+exception (its text holds request URLs): the typed error is raised outside the handler, or with
+a scrubbed cause.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from urllib.parse import quote, unquote, urlsplit
+
 __all__ = [
+    "EXCERPT_CHARS",
+    "MAX_MESSAGE_CHARS",
+    "REDACTED",
     "AuthenticationError",
     "BackendNotAvailableError",
     "BadRequestError",
@@ -41,15 +53,28 @@ __all__ = [
     "MissingCredentialError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "ResponseTooLargeError",
     "RetryableVenueError",
     "RpcUnreachableError",
+    "Scrubber",
     "VenueError",
     "VenueNetworkError",
     "VenueTimeoutError",
     "VenueUnavailableError",
     "WrongChainError",
     "is_retryable",
+    "redact_url",
 ]
+
+REDACTED = "***"
+#: the longest excerpt of a venue's answer an error message keeps
+EXCERPT_CHARS = 200
+#: the longest message a `VenueError` keeps (longer ones are cut, marked with an ellipsis)
+MAX_MESSAGE_CHARS = 1000
+#: shorter values are not replaced on their own (a 2-letter path part like ``v3`` is no secret)
+MIN_SECRET_CHARS = 4
+#: a URL path segment or query value this long may be a key (``/v3/<key>``, ``?apikey=...``)
+MIN_URL_PART_CHARS = 6
 
 
 class BasisError(Exception):
@@ -94,6 +119,8 @@ class VenueError(BasisError):
     def __init__(self, venue: str, message: str, *, code: str | int | None = None):
         self.venue = venue
         self.code = code
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[: MAX_MESSAGE_CHARS - 1] + "…"
         text = f"{venue}: {message}"
         if code is not None:
             text += f" (venue code {code})"
@@ -154,6 +181,22 @@ class RpcUnreachableError(RetryableVenueError):
     """The chain node cannot be reached."""
 
 
+class ResponseTooLargeError(RetryableVenueError):
+    """The venue's answer passed the venue's ``max_response_bytes``; the read stopped there.
+
+    Retryable: an oversized answer (a proxy's error page, a runaway endpoint) is usually not
+    repeated, and another attempt costs at most the cap again.
+
+    Attributes:
+        limit_bytes: the cap that was reached.
+    """
+
+    def __init__(self, venue: str, message: str, *, limit_bytes: int,
+                 code: str | int | None = None):
+        super().__init__(venue, message, code=code)
+        self.limit_bytes = limit_bytes
+
+
 class FatalVenueError(VenueError):
     """A failure that retrying cannot fix."""
 
@@ -184,6 +227,109 @@ class WrongChainError(FatalVenueError):
 
 class ContractMissingError(FatalVenueError):
     """No contract code at a configured address."""
+
+
+def redact_url(url: str) -> str:
+    """Return ``url`` as ``scheme://host[:port]`` plus ``/***`` when it has a path.
+
+    Userinfo, path, query and fragment may all carry a key (``https://host/v3/<key>``,
+    ``https://user:pass@host``), so none of them is printed.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return REDACTED
+    if not parts.scheme or not host:
+        return REDACTED
+    if ":" in host:  # an IPv6 literal keeps its brackets
+        host = f"[{host}]"
+    tail = f"/{REDACTED}" if parts.path.strip("/") or parts.query or parts.fragment else ""
+    return f"{parts.scheme}://{host}{port}{tail}"
+
+
+def _url_parts(url: str) -> set[str]:
+    """The parts of ``url`` that may carry a secret, as written and percent-decoded."""
+    out = {url}
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return out
+    if "@" in parts.netloc:
+        userinfo = parts.netloc.rsplit("@", 1)[0]
+        out.add(userinfo + "@")
+        out.add(userinfo)
+        out.update(p for p in userinfo.split(":", 1) if len(p) >= MIN_SECRET_CHARS)
+    path = parts.path.strip("/")
+    if path:
+        out.add(path)
+        out.update(seg for seg in path.split("/") if len(seg) >= MIN_URL_PART_CHARS)
+    if parts.query:
+        out.add(parts.query)
+        for pair in parts.query.split("&"):
+            value = pair.split("=", 1)[-1]
+            if len(value) >= MIN_URL_PART_CHARS:
+                out.add(value)
+    if parts.fragment:
+        out.add(parts.fragment)
+    return out | {unquote(p) for p in out} | {quote(unquote(p), safe="") for p in out}
+
+
+class Scrubber:
+    """Replaces every configured secret value in a text with ``***``; cuts excerpts of answers.
+
+    Args:
+        secrets: secret values (API key, secret, passphrase); values shorter than
+            `MIN_SECRET_CHARS` are ignored.
+        urls: URLs that may carry secrets (an RPC URL with a key in its path or userinfo, a
+            base-URL override): the URL, its userinfo, its path and query, and each path segment
+            or query value of `MIN_URL_PART_CHARS` or more are replaced.
+
+    Its repr shows how many values it holds, never the values.
+    """
+
+    def __init__(self, secrets: Iterable[str | None] = (), urls: Iterable[str | None] = ()):
+        values = {s for s in secrets if s and len(s) >= MIN_SECRET_CHARS}
+        for url in urls:
+            if url:
+                values |= {p for p in _url_parts(url) if len(p) >= MIN_SECRET_CHARS}
+        self._values = sorted(values, key=len, reverse=True)  # the longest form first
+        self._longest = len(self._values[0]) if self._values else 0
+
+    def __repr__(self) -> str:
+        return f"Scrubber({len(self._values)} values)"
+
+    def __reduce__(self):
+        # its values are secrets: they never travel (into a Ray object, a file); a copy without
+        # them would scrub nothing, so refuse loudly
+        raise TypeError("a Scrubber holds secrets and is not picklable")
+
+    def __call__(self, text: str) -> str:
+        """Return ``text`` with every secret value replaced by ``***``."""
+        for value in self._values:
+            if value in text:
+                text = text.replace(value, REDACTED)
+        return text
+
+    def excerpt(self, body: str | bytes | None, limit: int = EXCERPT_CHARS) -> str:
+        """A short, printable, scrubbed excerpt of a venue's answer ("" for an empty one).
+
+        Whitespace runs become one space and other control characters ``?``. The text is
+        scrubbed before it is cut, and a head taken from a longer answer loses its last
+        ``longest secret`` characters, so a secret straddling a cut is never half printed.
+        """
+        if not body:
+            return ""
+        head = body[: 4 * (limit + self._longest) + 64]
+        text = head.decode("utf-8", "replace") if isinstance(head, bytes) else str(head)
+        text = self(text)
+        cut = len(head) < len(body)
+        if cut and self._longest:
+            text = text[: -self._longest]
+        text = " ".join(text.split())
+        text = "".join(c if c.isprintable() else "?" for c in text)
+        return text[:limit] + ("…" if cut or len(text) > limit else "")
 
 
 def is_retryable(exc: BaseException) -> bool:

@@ -4,7 +4,11 @@
 venue's ``options.ccxt`` settings, points every URL in ``urls['api']`` at the base-URL override
 (keeping each URL's path), and routes every HTTP request through a `Wire`: the hooks run around
 it, the answer's status and headers are noted, and any failure is translated once into a typed
-error (`factory.interfaces.cex_errors`).
+error (`factory.interfaces.cex_errors`) whose text holds at most a short excerpt of the answer,
+scrubbed of the credentials and of the base URL's secrets.
+
+The client's aiohttp session reads every answer through `factory.interfaces.http_cap`: the read
+stops at the venue's ``max_response_bytes`` and the request fails with `ResponseTooLargeError`.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import ccxt.async_support as ccxt_async
 
 from factory.config import VenueConfig
-from factory.errors import BadResponseError, VenueError
+from factory.errors import BadResponseError, Scrubber, VenueError
 from factory.interfaces.cex_errors import translate_error, venue_code
 from factory.interfaces.cex_hooks import EndpointResolver, RequestHooks
 from factory.interfaces.cex_options import CexOptions
+from factory.interfaces.http_cap import capped_response_class
 
 __all__ = ["Transport", "Wire", "build_client", "client_class", "reroot_urls"]
 
@@ -64,6 +70,11 @@ class Wire:
         hooks: returns the current `RequestHooks` (they can be set after the client exists).
         transport: an in-process stand-in for HTTP (unit tests), or None.
         clock: epoch seconds.
+
+    Attributes:
+        scrub: removes the credentials and base-URL secrets from excerpts of answers
+            (`build_client` sets it from the credentials it is given).
+        max_response_bytes: the largest answer read (`build_client`: the venue config's).
     """
 
     def __init__(
@@ -81,6 +92,11 @@ class Wire:
         self.hooks = hooks
         self.transport = transport
         self.clock = clock
+        self.scrub = Scrubber()
+        self.max_response_bytes: int | None = None
+
+    def __repr__(self) -> str:
+        return f"Wire(venue={self.venue!r})"
 
     def saw(self, status: int, headers: Mapping[str, str], body: str | None) -> None:
         """Note an answer's status, headers and body (called from ccxt's response path)."""
@@ -104,6 +120,7 @@ class Wire:
             await hooks.before(endpoint)
         seen = _Seen()
         token = _SEEN.set(seen)
+        failure: VenueError | None = None
         try:
             if self.transport is not None:
                 result = await self.transport(method, url, headers, body)
@@ -112,19 +129,27 @@ class Wire:
                 result = await fetch(url, method, headers, body)
         except VenueError:
             raise
-        except Exception as exc:
-            raise translate_error(
+        except Exception as exc:  # noqa: BLE001 - translated once, here
+            failure = translate_error(
                 self.venue, where, exc, status=seen.status, headers=seen.headers,
                 code=venue_code(seen.body, self.options.error_codes),
                 codes=self.options.error_codes, retry_headers=self.options.retry_after_headers,
                 fallback_retry_s=self.resolver.longest_window_s(endpoint), clock=self.clock,
-            ) from None
+                excerpt=self.scrub.excerpt(seen.body),
+            )
         finally:
             _SEEN.reset(token)
             if hooks.after is not None:
                 await hooks.after(endpoint, seen.status, seen.headers)
+        if failure is not None:
+            # raised outside the handler: no __context__ to ccxt's exception (its text has URLs)
+            raise failure
         if not isinstance(result, (dict, list)):
-            raise BadResponseError(self.venue, f"{where}: answer is not JSON (HTTP {seen.status})")
+            excerpt = self.scrub.excerpt(seen.body)
+            raise BadResponseError(
+                self.venue, f"{where}: answer is not JSON (HTTP {seen.status})"
+                + (f": {excerpt}" if excerpt else "")
+            )
         return result
 
 
@@ -143,6 +168,17 @@ def client_class(ccxt_id: str) -> type:
                 if self.basis_wire is None:
                     return await super().fetch(url, method, headers, body)
                 return await self.basis_wire.exchange(super().fetch, url, method, headers, body)
+
+            def open(self, lazy=False):
+                fresh = self.own_session and self.session is None
+                super().open(lazy)
+                if fresh and self.basis_wire is not None and self.basis_wire.max_response_bytes:
+                    # the same connector and settings as ccxt's session, with a capped read
+                    plain, self.session = self.session, aiohttp.ClientSession(
+                        connector=self.tcp_connector, trust_env=self.aiohttp_trust_env,
+                        response_class=capped_response_class(self.basis_wire.max_response_bytes),
+                    )
+                    plain.detach()  # leaves the shared connector open; the session never ran
 
             def on_rest_response(self, code, reason, url, method, response_headers,
                                  response_body, request_headers, request_body):
@@ -176,6 +212,8 @@ def build_client(
     settings.update(credentials)
     settings.update({"enableRateLimit": False, "timeout": int(config.timeout_s * 1000)})
     client = client_class(config.ccxt_id or config.venue)(settings)
+    wire.scrub = Scrubber(credentials.values(), [base_url])
+    wire.max_response_bytes = config.max_response_bytes
     client.basis_wire = wire
     if base_url:
         client.urls["api"] = reroot_urls(client.urls["api"], base_url)

@@ -2,13 +2,15 @@
 
 The decision uses, in order: the HTTP status (418 ban, 429, 5xx, 404), the venue's own error
 code from the response body (lists in the venue config, ``options.error_codes``), then the ccxt
-exception type; never the message text. Messages are built from the venue, the endpoint and the
-HTTP status only (the venue code travels in ``VenueError.code``): ccxt's messages can carry
-request URLs and headers, so none of their text is kept.
+exception type; never the message text. Messages are built from the venue, the endpoint, the
+HTTP status and at most a short excerpt of the answer that the caller has scrubbed
+(`factory.errors.Scrubber.excerpt`; the venue code travels in ``VenueError.code``): ccxt's
+messages can carry request URLs and headers, so none of their text is kept.
 
 =============================================  ===========================================
 what happened                                  typed error
 =============================================  ===========================================
+answer larger than max_response_bytes          ResponseTooLargeError (read stopped at the cap)
 HTTP 418                                       RateLimitedError(banned=True)
 HTTP 429, rate-limit code, DDoSProtection      RateLimitedError(retry_after_s)
 auth code, ccxt AuthenticationError/InvalidNonce  AuthenticationError
@@ -39,12 +41,14 @@ from factory.errors import (
     BadResponseError,
     PermissionDeniedError,
     RateLimitedError,
+    ResponseTooLargeError,
     VenueError,
     VenueNetworkError,
     VenueTimeoutError,
     VenueUnavailableError,
 )
 from factory.interfaces.cex_options import ErrorCodes, RetryAfterHeader
+from factory.interfaces.http_cap import BodyTooLarge
 
 __all__ = ["retry_after_s", "translate_error", "venue_code"]
 
@@ -96,6 +100,7 @@ def translate_error(
     retry_headers: list[RetryAfterHeader] | None = None,
     fallback_retry_s: float | None = None,
     clock: Callable[[], float] = time.time,
+    excerpt: str = "",
 ) -> VenueError:
     """Return the typed error for a failure of ``where`` (``GET /fapi/v3/account``).
 
@@ -110,14 +115,21 @@ def translate_error(
         retry_headers: which headers announce a retry time.
         fallback_retry_s: wait to report on a rate limit when the venue announced none.
         clock: epoch seconds, for epoch-based retry headers.
+        excerpt: a short excerpt of the answer, already scrubbed of secrets ("" for none).
     """
     if isinstance(exc, VenueError):
         return exc
+    if isinstance(exc, BodyTooLarge):
+        return ResponseTooLargeError(
+            venue, f"{where}: answer larger than max_response_bytes={exc.limit_bytes}, "
+            "reading stopped", limit_bytes=exc.limit_bytes,
+        )
     codes = codes or ErrorCodes()
     http = f" (HTTP {status})" if status is not None else ""
+    said = f": {excerpt}" if excerpt else ""
 
     def make(cls: type[VenueError], what: str, **kw: Any) -> VenueError:
-        return cls(venue, f"{where}: {what}{http}", code=code, **kw)
+        return cls(venue, f"{where}: {what}{http}{said}", code=code, **kw)
 
     def rate_limited() -> VenueError:
         banned = status == 418

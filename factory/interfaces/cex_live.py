@@ -115,8 +115,9 @@ class CEXLiveBackend:
         except VenueError:
             raise
         except (ccxt.BaseError, *PARSE_ERRORS) as exc:
-            raise translate_error(self.venue, f"{getattr(fn, '__name__', 'ccxt')}()", exc,
-                                  codes=self.options.error_codes) from None
+            failure = translate_error(self.venue, f"{getattr(fn, '__name__', 'ccxt')}()", exc,
+                                      codes=self.options.error_codes)
+        raise failure  # outside the handler: no __context__ to ccxt's exception text
 
     def _market(self, symbol: str) -> Mapping[str, Any] | None:
         markets = self.client.markets or {}

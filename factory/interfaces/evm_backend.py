@@ -56,6 +56,7 @@ class EvmVenueBackend:
             self._rpc = EvmRpc(
                 self.venue, url, timeout_s=self.config.timeout_s,
                 expected_chain_id=self.config.chain_id,
+                max_response_bytes=self.config.max_response_bytes,
             )
         return self._rpc
 

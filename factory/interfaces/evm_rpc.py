@@ -1,11 +1,13 @@
 """The chain adapter boundary: AsyncWeb3 over HTTP, with every failure translated once to a type.
 
-Translation (see `factory.errors` for the tree)::
+HTTP goes through `factory.interfaces.evm_transport.RpcTransport` (capped reads, transport
+failures typed where they happen). Translation (see `factory.errors` for the tree)::
 
     connection refused/reset, DNS, other aiohttp errors  -> RpcUnreachableError   (retryable)
     no answer within timeout_s                           -> VenueTimeoutError     (retryable)
     HTTP 429 / JSON-RPC -32005                           -> RateLimitedError      (retryable)
     HTTP 5xx, other JSON-RPC errors                      -> VenueUnavailableError (retryable)
+    answer larger than max_response_bytes                -> ResponseTooLargeError (retryable)
     HTTP 401/403                                         -> AuthenticationError
     other HTTP 4xx, JSON-RPC -32601/-32602               -> BadRequestError
     eth_call reverted, or one aggregate3 read failed     -> CallRevertedError (names the read)
@@ -13,8 +15,10 @@ Translation (see `factory.errors` for the tree)::
     no code at a configured contract                     -> ContractMissingError
     answer that does not decode                          -> BadResponseError
 
-Messages carry the venue, the RPC method and the node's own error code or HTTP status, never the
-RPC URL (hosted RPC URLs embed an API key).
+Messages carry the venue, the RPC method and the node's own error code or HTTP status, plus at
+most a short excerpt of the node's text scrubbed of the RPC URL's secrets; never the RPC URL
+(hosted RPC URLs embed an API key or user:password). The library exception a typed error replaces
+stays out of the chain (transport errors), or stays as ``__context__`` with its text scrubbed.
 """
 
 from __future__ import annotations
@@ -29,9 +33,9 @@ import aiohttp
 from eth_utils import to_checksum_address
 from web3 import AsyncWeb3
 from web3.exceptions import ContractLogicError, RequestTimedOut, Web3Exception, Web3RPCError
-from web3.providers.rpc import AsyncHTTPProvider
 
 from factory.errors import (
+    EXCERPT_CHARS,
     AuthenticationError,
     BadRequestError,
     BadResponseError,
@@ -39,6 +43,7 @@ from factory.errors import (
     ContractMissingError,
     RateLimitedError,
     RpcUnreachableError,
+    Scrubber,
     VenueError,
     VenueTimeoutError,
     VenueUnavailableError,
@@ -51,6 +56,7 @@ from factory.interfaces.evm_abi import (
     decode_read,
     encode_aggregate3,
 )
+from factory.interfaces.evm_transport import RpcTransport
 
 __all__ = ["BlockReads", "EvmRpc", "translate_error"]
 
@@ -66,10 +72,21 @@ def _rpc_code(exc: Web3RPCError) -> int | None:
     return code if isinstance(code, int) else None
 
 
-def translate_error(venue: str, method: str, exc: BaseException) -> VenueError | None:
-    """Return the typed error for a failure of ``method``, or None for a foreign exception."""
+def translate_error(
+    venue: str, method: str, exc: BaseException, scrub: Scrubber | None = None
+) -> VenueError | None:
+    """Return the typed error for a failure of ``method``, or None for a foreign exception.
+
+    Text taken from the node (a revert reason, an RPC error message) passes through ``scrub``
+    and is cut to `EXCERPT_CHARS`.
+    """
     if isinstance(exc, VenueError):
         return exc
+    scrub = scrub or Scrubber()
+
+    def said(text: object) -> str:
+        return scrub.excerpt(str(text), EXCERPT_CHARS)
+
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         return VenueTimeoutError(venue, f"{method}: no answer in time")
     if isinstance(exc, aiohttp.ClientResponseError):
@@ -84,19 +101,21 @@ def translate_error(venue: str, method: str, exc: BaseException) -> VenueError |
     if isinstance(exc, (aiohttp.ClientError, ConnectionError)):
         return RpcUnreachableError(venue, f"{method}: RPC node unreachable ({type(exc).__name__})")
     if isinstance(exc, ContractLogicError):
-        return CallRevertedError(venue, f"{method}: reverted: {exc.message or exc}")
+        return CallRevertedError(venue, f"{method}: reverted: {said(exc.message or exc)}")
     if isinstance(exc, RequestTimedOut):
         return VenueTimeoutError(venue, f"{method}: the node timed out", code=_rpc_code(exc))
     if isinstance(exc, Web3RPCError):
         code = _rpc_code(exc)
-        text = f"{method}: {exc.message}"
+        text = f"{method}: {said(exc.message)}"
         if code in _METHOD_NOT_FOUND:
             return BadRequestError(venue, text, code=code)
         if code in _RATE_LIMITED:
             return RateLimitedError(venue, text, code=code)
         return VenueUnavailableError(venue, text, code=code)
     if isinstance(exc, (Web3Exception, ReadFailure)):
-        return BadResponseError(venue, f"{method}: unexpected answer ({type(exc).__name__}: {exc})")
+        return BadResponseError(
+            venue, f"{method}: unexpected answer ({type(exc).__name__}: {said(exc)})"
+        )
     return None
 
 
@@ -117,8 +136,9 @@ class EvmRpc:
         url: the node's HTTP JSON-RPC URL (may hold a key; never logged).
         timeout_s: per-request timeout.
         expected_chain_id: the chain the config is for (checked once by `ensure_chain`).
-        w3: an existing AsyncWeb3 (tests); default: one over `AsyncHTTPProvider` without
+        w3: an existing AsyncWeb3 (tests); default: one over `RpcTransport` without
             web3's own retries (retrying is the venue actor's job).
+        max_response_bytes: the largest answer read from the node.
     """
 
     def __init__(
@@ -129,14 +149,15 @@ class EvmRpc:
         timeout_s: float = 10.0,
         expected_chain_id: int | None = None,
         w3: AsyncWeb3 | None = None,
+        max_response_bytes: int = 8 * 1024 * 1024,
     ):
         self.venue = venue
         self.expected_chain_id = expected_chain_id
+        self.scrub = Scrubber(urls=[url])
         self.w3 = w3 or AsyncWeb3(
-            AsyncHTTPProvider(
-                url,
-                request_kwargs={"timeout": aiohttp.ClientTimeout(total=timeout_s)},
-                exception_retry_configuration=None,
+            RpcTransport(
+                venue, url, timeout_s=timeout_s, max_response_bytes=max_response_bytes,
+                scrub=self.scrub,
             ),
             # No default middleware: ENS and gas strategies are unused here, and the validation
             # middleware would ask eth_chainId before every eth_call (we check it once).
@@ -145,16 +166,24 @@ class EvmRpc:
         self._code_checked: set[str] = set()
         self._pool_method = 0
 
+    def __repr__(self) -> str:
+        return f"EvmRpc(venue={self.venue!r})"
+
     @asynccontextmanager
     async def translating(self, method: str) -> AsyncIterator[None]:
-        """Translate any failure inside the block into the typed error tree."""
+        """Translate any failure inside the block into the typed error tree.
+
+        The library's exception stays reachable as ``__context__`` (Python sets it on a raise
+        inside a handler), so its text is scrubbed first and its own chain dropped.
+        """
         try:
             yield
-        except Exception as exc:  # noqa: BLE001 - translated once, here
-            typed = translate_error(self.venue, method, exc)
+        except Exception as exc:
+            typed = translate_error(self.venue, method, exc, self.scrub)
             if typed is None or typed is exc:
                 raise
-            raise typed from exc
+            _withhold_text(exc, self.scrub)
+            raise typed from None
 
     async def ensure_chain(self) -> int:
         """Check once that the node serves ``expected_chain_id``; return the chain id.
@@ -275,6 +304,19 @@ class EvmRpc:
         disconnect = getattr(self.w3.provider, "disconnect", None)
         if disconnect is not None:
             await disconnect()
+
+
+def _withhold_text(exc: BaseException, scrub: Scrubber) -> None:
+    """Scrub a library exception that stays chained under a typed error (args and web3's
+    ``message``/``data``/``rpc_response``), and drop its own chain."""
+    exc.args = (scrub.excerpt(str(exc), EXCERPT_CHARS),)
+    for name in ("message", "data"):
+        if isinstance(getattr(exc, name, None), str):
+            setattr(exc, name, scrub.excerpt(getattr(exc, name), EXCERPT_CHARS))
+    if getattr(exc, "rpc_response", None) is not None:
+        exc.rpc_response = None
+    exc.__cause__ = exc.__context__ = None
+    exc.__suppress_context__ = True
 
 
 def _int(value: Any) -> int:
