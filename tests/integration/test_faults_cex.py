@@ -165,30 +165,22 @@ def test_a_429_with_retry_after_is_honoured_no_request_until_it_expires(engine, 
 
 def test_a_418_ban_stops_every_request_until_it_expires(engine, good, clean_exchange):
     ban_s = 4.0  # long enough to take the portfolio snapshot inside it on a loaded machine
-    limits = venue_defaults()["binance"].rate_limits
-    clean_exchange.set_limits("binance", limits.model_copy(
-        update={"ban_after_violations": 1, "ban_s": ban_s}))
-    try:
-        # a 429 (binance announces Retry-After: 1), the retry a second later is the second
-        # violation: 418, banned for ban_s; a deadline of 2.5 s leaves room for that one retry
-        # (not for waiting out the ban)
-        clean_exchange.inject("binance", Fault(kind="rate_limit", retry_after_s=0.1, count=2))
-        error = direct_snapshot_error(clean_exchange, "binance", RateLimitedError, 2.5)
-        assert error.banned and error.retry_after_s >= ban_s - 0.5
-        sent = clean_exchange.requests("binance")
-        assert [r.status for r in sent] == [429, 418]
-        assert sent[1].time - sent[0].time >= 1.0  # the 429's Retry-After was honoured
-        status = ray.get(venue_actor("binance").status.remote())
-        assert status["limiter"]["server_418"] >= 1 and status["limiter"]["banned_for_s"] > 0
-        stale_under_fault(engine, good, "binance", RateLimitedError)
-        assert clean_exchange.requests("binance") == sent  # nothing sent during the ban
-        eventually(lambda: engine.get_real_positions().complete, 20, 0.2,
-                   "binance fresh once the ban expired")
-        after_ban = clean_exchange.requests("binance")[2:]
-        assert after_ban and min(r.time for r in after_ban) >= sent[1].time + ban_s - 0.5
-        assert {r.status for r in after_ban} == {200}
-    finally:
-        clean_exchange.set_limits("binance", limits)
+    clean_exchange.ban("binance", ban_s)
+    error = direct_snapshot_error(clean_exchange, "binance", RateLimitedError)
+    assert error.banned and error.retry_after_s >= ban_s - 0.5
+    assert "IP banned until 20" in str(error)  # the view shows when it ends
+    sent = clean_exchange.requests("binance")
+    assert [r.status for r in sent] == [418]
+    status = ray.get(venue_actor("binance").status.remote())
+    assert status["limiter"]["server_418"] >= 1 and status["limiter"]["banned_for_s"] > 0
+    assert status["limiter"]["banned_until"] and status["limiter"]["slow_start"]["in_flight_cap"]
+    assert "IP banned until 20" in stale_under_fault(engine, good, "binance", RateLimitedError)
+    assert clean_exchange.requests("binance") == sent  # nothing sent during the ban
+    eventually(lambda: engine.get_real_positions().complete, 20, 0.2,
+               "binance fresh once the ban expired")
+    after_ban = clean_exchange.requests("binance")[1:]
+    assert after_ban and min(r.time for r in after_ban) >= sent[0].time + ban_s - 0.5
+    assert {r.status for r in after_ban} == {200}
 
 
 # -- fatal faults: one attempt, never retried -------------------------------------------------
