@@ -13,6 +13,7 @@ Wall time: about 3.5 minutes (three minutes of fault, then the recovery), measur
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_a_sustained_429_never_becomes_a_ban_and_binance_is_fresh_right_after(
 
     sent = clean_exchange.requests("binance")
     assert sent and {r.status for r in sent} == {429}
-    gaps = [b.time - a.time for a, b in zip(sent, sent[1:])]
+    gaps = [b.time - a.time for a, b in pairwise(sent)]
     # one request per Retry-After, whoever asked (the first may overlap the fault's start)
     assert all(g >= RETRY_AFTER_S - 0.05 for g in gaps[1:]), gaps
     assert len(sent) <= FAULT_S / RETRY_AFTER_S + 2
