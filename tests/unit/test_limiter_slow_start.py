@@ -156,3 +156,25 @@ async def test_a_refusal_of_the_venue_is_not_mistaken_for_the_limiters_own():
     with pytest.raises(RateLimitedError) as info:
         await lim.acquire("spot_account", deadline=clock.now + 1)
     assert lim.refused_here(info.value) and not info.value.banned
+
+
+def test_the_view_shows_a_banned_venue_and_when_the_ban_ends():
+    from rich.console import Console
+
+    from actors.monitor import aggregate
+    from actors.view import render_snapshot
+    from factory.config import resolve_config
+    from factory.positions import Position, VenueSnapshot, utc
+
+    key = "binance:Perp:BTCUSDT"
+    error = ("RateLimitedError: binance: GET /api/v3/account: IP banned (HTTP 418) (venue code "
+             "-1003); IP banned until 2026-11-30T23:59:00Z")
+    stale = VenueSnapshot(venue="binance", execution_mode="live", timestamp=utc(0),
+                          fetched_at=utc(0), status="stale", age_s=3.0, error=error,
+                          positions={key: Position(key=key, amount=-0.4)})
+    snap = aggregate(utc(0), "live", {"binance": stale}, [], resolve_config({}))
+    console = Console(record=True, width=200, color_system=None)
+    console.print(render_snapshot(snap))
+    row = next(line for line in console.export_text().splitlines() if "binance " in line
+               and "stale" in line)
+    assert "IP banned until 2026-11-30T23:59:00Z" in row
