@@ -6,8 +6,10 @@ limiter). Binance bans an IP (418) that fails to back off after a 429; a desk th
 waiting callers' requests at once when the Retry-After ends is banned within a few rounds. With
 the slow start the venue sees one request per Retry-After, and no 418 in three minutes.
 
-Wall time: about 3.5 minutes (three minutes of fault, then the recovery), measured on the shared
-2-core machine; the fault runs for real, not scaled.
+Wall time: 3 min 50 s for the file (three minutes of fault, the recovery and the session's Ray
+start), measured on the shared 2-core machine; the fault runs for real, not scaled. The ban policy
+counts strikes, not time: scaling both the fault and the Retry-After by the same factor keeps
+the number of chances to be banned (36 Retry-After periods), should the suite need it shorter.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ def test_a_sustained_429_never_becomes_a_ban_and_binance_is_fresh_right_after(
     clean_exchange.clear_requests()
     clean_exchange.inject("binance", Fault(kind="rate_limit", retry_after_s=RETRY_AFTER_S))
     fault_on = time.monotonic()
+    transfers_unknown = 0
     while time.monotonic() - fault_on < FAULT_S:
         started = time.monotonic()
         snap = engine.get_real_positions()
@@ -62,10 +65,14 @@ def test_a_sustained_429_never_becomes_a_ban_and_binance_is_fresh_right_after(
         assert stale.positions == binance_good.positions
         assert stale.account == binance_good.account
         assert stale.age_s >= time.monotonic() - fault_on - SNAPSHOT_S
-        assert snap.venues["wallet"].status == "ok"  # its transfers from binance are unknown
-        assert "binance" in (snap.venues["wallet"].error or "")
+        wallet = snap.venues["wallet"]
+        if wallet.status == "ok":  # balances read; binance's transfers in transit unknown
+            error = wallet.error or ""
+            assert error.startswith("transfers in transit unknown: ") and "binance: " in error
+            transfers_unknown += "binance: RateLimitedError" in error
         time.sleep(max(0.0, INTERVAL_S - (time.monotonic() - started)))
 
+    assert transfers_unknown >= FAULT_S / INTERVAL_S / 4  # the wallet kept asking binance
     sent = clean_exchange.requests("binance")
     assert sent and {r.status for r in sent} == {429}
     gaps = [b.time - a.time for a, b in pairwise(sent)]
