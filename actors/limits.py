@@ -5,25 +5,40 @@ released ``window_s`` after the response came back (not after the request left),
 counts fixed or sliding windows by arrival time never sees more than its limit, whatever the
 latency. Server feedback tightens the local view:
 
-- ``Retry-After`` on a 429 blocks the endpoint's pools until then;
-- a 418 (IP ban) blocks every call to the venue until it expires;
+- a 429 (with or without ``Retry-After``) blocks the endpoint's pools until then; when one of
+  them is counted per IP, every IP pool of the venue is blocked (the venue refused the address);
+- after that block, the blocked pools come back in a *slow start*: one request at a time over
+  all of them until one is answered, then 2, 4, 8 in flight, then no cap. Every caller of the
+  venue's limiter (snapshots, funding, the wallet's transfer reads) waits in the same line, so
+  the end of a Retry-After never sends a burst;
+- a 418 (IP ban) blocks every call to the venue until it expires, then slow-starts every pool;
 - a used-weight header higher than our own count (binance ``X-MBX-USED-WEIGHT-1M``) is adopted.
 
-Time is injected (``clock``, ``sleep``) so unit tests drive a manual clock and never sleep.
+Acquire and release are paired by ``async with limiter.request(endpoint) as answer:`` (set
+``answer.status``/``answer.headers``); the CEX request hooks call `acquire` and `complete`.
+
+Time is injected (``clock``, ``sleep``, ``wall``) so unit tests drive a manual clock and never
+sleep.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+import weakref
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from factory.config import RateLimitPool, RateLimits
 from factory.errors import RateLimitedError
 
-__all__ = ["LimiterStats", "RateLimiter", "WeightPool"]
+__all__ = ["SLOW_START_OPEN_AT", "Answer", "LimiterStats", "RateLimiter", "WeightPool"]
+
+#: In-flight cap of a slow start at which the cap is lifted (1 -> 2 -> 4 -> 8 -> open).
+SLOW_START_OPEN_AT = 8
 
 
 class WeightPool:
@@ -31,6 +46,7 @@ class WeightPool:
 
     def __init__(self, spec: RateLimitPool, scale: float = 1.0):
         self.name = spec.name
+        self.scope = spec.scope
         self.limit = spec.limit * scale
         self.window_s = spec.window_s
         self._charges: deque[tuple[float, float]] = deque()  # (release_at, weight)
@@ -54,7 +70,8 @@ class WeightPool:
         return self._charged + self._inflight
 
     def wait_for(self, weight: float, now: float) -> float:
-        """Seconds until ``weight`` fits (0 when it fits now; inf when it never fits)."""
+        """Seconds until ``weight`` fits (0 when it fits now or only in-flight requests hold the
+        room, see `held`; inf when it never fits)."""
         if weight > self.limit:
             return float("inf")
         block = max(0.0, self.blocked_until - now)
@@ -67,8 +84,12 @@ class WeightPool:
             need -= w
             if need <= 1e-12:
                 return max(block, release_at - now)
-        # only requests still in flight hold the weight: look again shortly
-        return max(block, min(0.25, max(0.005, self.window_s / 100)))
+        return block
+
+    def held(self, weight: float, now: float) -> bool:
+        """True when ``weight`` does not fit only because of requests still in flight."""
+        self._expire(now)
+        return self.limit - self._charged - self._inflight < weight
 
     def take(self, weight: float) -> None:
         self._inflight += weight
@@ -97,6 +118,14 @@ class LimiterStats:
     used_by_pool: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass
+class Answer:
+    """What came back for one request inside `RateLimiter.request` (None: no answer)."""
+
+    status: int | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
 class RateLimiter:
     """Owns one venue's rate limiting (ccxt's own throttle is off).
 
@@ -104,7 +133,8 @@ class RateLimiter:
         venue: venue id, for error messages.
         limits: pools and endpoint weights from the venue config.
         scale: multiplies every pool's limit (1.0 = the published limits).
-        clock: monotonic seconds; ``sleep``: async sleep (both injectable).
+        clock: monotonic seconds; ``sleep``: async sleep; ``wall``: epoch seconds, to name the
+            end of a ban (all injectable).
     """
 
     def __init__(
@@ -114,6 +144,7 @@ class RateLimiter:
         scale: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        wall: Callable[[], float] = time.time,
     ):
         self.venue = venue
         self.limits = limits
@@ -122,9 +153,17 @@ class RateLimiter:
         self._by_name = {e.name: e for e in limits.endpoints}
         self.clock = clock
         self.sleep = sleep
+        self.wall = wall
         self.banned_until = 0.0
         self.stats = LimiterStats()
         self._lock: asyncio.Lock | None = None
+        self._answered: asyncio.Event | None = None
+        # the slow start: pools in it, its in-flight cap (None: off) and what is in flight
+        self.slow_pools: set[str] = set()
+        self.slow_cap: int | None = None
+        self._slow_inflight = 0
+        self._slow_held: Counter[str] = Counter()
+        self._refusals: weakref.WeakSet[RateLimitedError] = weakref.WeakSet()
 
     def cost(self, endpoint: str) -> tuple[float, list[str]]:
         """Return (weight, pools) of an endpoint by config name or path (unknown: 1 on all)."""
@@ -132,6 +171,32 @@ class RateLimiter:
         if spec is None:
             return 1.0, list(self.pools)
         return spec.weight, list(spec.pools)
+
+    def banned_until_text(self) -> str:
+        """The end of the current ban as UTC ISO time, e.g. ``2026-11-30T23:59:00Z``."""
+        end = self.wall() + max(0.0, self.banned_until - self.clock())
+        return datetime.fromtimestamp(end, UTC).isoformat(timespec="seconds").replace(
+            "+00:00", "Z")
+
+    def _slow_blocks(self, pools: list[str]) -> bool:
+        return (self.slow_cap is not None and bool(self.slow_pools.intersection(pools))
+                and self._slow_inflight >= self.slow_cap)
+
+    async def _until_answered(self, endpoint: str, deadline: float | None) -> None:
+        """Wait for an in-flight request of this venue to come back."""
+        assert self._answered is not None
+        self._answered.clear()
+        timeout = 1.0 if deadline is None else min(1.0, deadline - self.clock())
+        if timeout <= 0:
+            err = RateLimitedError(
+                self.venue, f"{endpoint} waits for requests in flight past the deadline",
+                retry_after_s=0.0)
+            self._refusals.add(err)
+            raise err
+        try:
+            await asyncio.wait_for(self._answered.wait(), timeout)
+        except TimeoutError:
+            pass
 
     async def acquire(self, endpoint: str, deadline: float | None = None) -> float:
         """Wait until ``endpoint``'s weight fits every pool it uses, then charge it.
@@ -145,6 +210,7 @@ class RateLimiter:
         """
         if self._lock is None:
             self._lock = asyncio.Lock()
+            self._answered = asyncio.Event()
         weight, pools = self.cost(endpoint)
         start = self.clock()
         async with self._lock:  # first come, first served
@@ -153,34 +219,106 @@ class RateLimiter:
                 wait = max(
                     [self.banned_until - now] + [self.pools[p].wait_for(weight, now) for p in pools]
                 )
-                if wait <= 0:
-                    break
                 if wait == float("inf"):
                     raise RateLimitedError(
                         self.venue, f"{endpoint} weight {weight:g} exceeds a pool's whole limit"
                     )
-                if deadline is not None and now + wait > deadline:
-                    raise RateLimitedError(
-                        self.venue,
-                        f"{endpoint} would wait {wait:.2f} s for rate limit, past the deadline",
-                        retry_after_s=wait,
-                        banned=self.banned_until > now,
-                    )
-                await self.sleep(wait)
+                if wait > 0:
+                    if deadline is not None and now + wait > deadline:
+                        raise self._refusal(endpoint, wait, now)
+                    await self.sleep(wait)
+                    continue
+                if self._slow_blocks(pools) or any(self.pools[p].held(weight, now)
+                                                   for p in pools):
+                    await self._until_answered(endpoint, deadline)
+                    continue
+                break
             for p in pools:
                 self.pools[p].take(weight)
+            if self.slow_cap is not None and self.slow_pools.intersection(pools):
+                self._slow_inflight += 1
+                self._slow_held[str(endpoint)] += 1
         waited = self.clock() - start
         self.stats.requests += 1
         self.stats.weight += weight
         self.stats.waited_s += waited
         return waited
 
-    def release(self, endpoint: str) -> None:
-        """Settle an acquired request once its response (or failure) came back."""
+    def _refusal(self, endpoint: str, wait: float, now: float) -> RateLimitedError:
+        if self.banned_until > now:
+            err = RateLimitedError(
+                self.venue, f"IP banned until {self.banned_until_text()}; {endpoint} not sent",
+                retry_after_s=wait, banned=True)
+        else:
+            err = RateLimitedError(
+                self.venue,
+                f"{endpoint} would wait {wait:.2f} s for rate limit, past the deadline",
+                retry_after_s=wait)
+        self._refusals.add(err)
+        return err
+
+    def refused_here(self, exc: BaseException) -> bool:
+        """True when ``exc`` is this limiter's own refusal (the venue said nothing)."""
+        return isinstance(exc, RateLimitedError) and exc in self._refusals
+
+    def release(self, endpoint: str, status: int | None = None) -> None:
+        """Settle an acquired request once its response (or failure) came back.
+
+        An answer below 400 to a request of the slow start doubles its cap (lifted at
+        `SLOW_START_OPEN_AT`).
+        """
         weight, pools = self.cost(endpoint)
         now = self.clock()
         for p in pools:
             self.pools[p].settle(weight, now)
+        if self._slow_held[str(endpoint)] > 0:
+            self._slow_held[str(endpoint)] -= 1
+            self._slow_inflight = max(0, self._slow_inflight - 1)
+            if status is not None and status < 400 and self.slow_cap is not None:
+                self.slow_cap *= 2
+                if self.slow_cap >= SLOW_START_OPEN_AT:
+                    self._end_slow_start()
+        if self._answered is not None:
+            self._answered.set()
+
+    def complete(
+        self, endpoint: str, status: int | None, headers: Mapping[str, str] | None = None
+    ) -> None:
+        """The request is over: apply the venue's feedback, then settle it."""
+        self.feedback(endpoint, status, headers)
+        self.release(endpoint, status)
+
+    @asynccontextmanager
+    async def request(
+        self, endpoint: str, deadline: float | None = None
+    ) -> AsyncIterator[Answer]:
+        """``async with limiter.request(ep) as answer:`` acquire, send, set the answer, release."""
+        await self.acquire(endpoint, deadline)
+        answer = Answer()
+        try:
+            yield answer
+        finally:
+            self.complete(endpoint, answer.status, answer.headers)
+
+    def _end_slow_start(self) -> None:
+        self.slow_pools.clear()
+        self.slow_cap = None
+        self._slow_inflight = 0
+        self._slow_held.clear()
+
+    def _slow_start(self, pools: list[str]) -> None:
+        """Put ``pools`` in the slow start (cap back to one request in flight)."""
+        if self.slow_cap is None:
+            self._slow_inflight = 0
+            self._slow_held.clear()
+        self.slow_pools.update(pools)
+        self.slow_cap = 1
+
+    def _refused_pools(self, pools: list[str]) -> list[str]:
+        """The pools a 429 on ``pools`` stops: those, plus every IP pool when one is per IP."""
+        if any(self.pools[p].scope == "ip" for p in pools):
+            return sorted(set(pools) | {n for n, p in self.pools.items() if p.scope == "ip"})
+        return list(pools)
 
     def feedback(
         self,
@@ -200,12 +338,11 @@ class RateLimiter:
         _, pools = self.cost(endpoint)
         if status == 418:
             self.stats.server_418 += 1
-            self.banned_until = max(self.banned_until, now + (retry_after_s or 60.0))
+            self._ban(now + (retry_after_s or 60.0))
         elif status == 429:
             self.stats.server_429 += 1
             until = now + (retry_after_s if retry_after_s is not None else 1.0)
-            for p in pools:
-                self.pools[p].blocked_until = max(self.pools[p].blocked_until, until)
+            self._throttle(self._refused_pools(pools), until)
         for name, value in headers.items():
             if name.startswith("x-mbx-used-weight-") and name.endswith("m"):
                 try:
@@ -216,14 +353,22 @@ class RateLimiter:
                     if abs(self.pools[p].window_s - 60.0) < 1e-9:
                         self.pools[p].adopt_used(used, now)
 
+    def _ban(self, until: float) -> None:
+        self.banned_until = max(self.banned_until, until)
+        self._slow_start(list(self.pools))
+
+    def _throttle(self, pools: list[str], until: float) -> None:
+        for p in pools:
+            self.pools[p].blocked_until = max(self.pools[p].blocked_until, until)
+        self._slow_start(pools)
+
     def block(self, seconds: float, banned: bool = False) -> None:
         """Block calls for ``seconds`` (the venue said so in an error we caught)."""
-        now = self.clock()
+        until = self.clock() + seconds
         if banned:
-            self.banned_until = max(self.banned_until, now + seconds)
+            self._ban(until)
         else:
-            for pool in self.pools.values():
-                pool.blocked_until = max(pool.blocked_until, now + seconds)
+            self._throttle(list(self.pools), until)
 
     def snapshot_stats(self) -> LimiterStats:
         now = self.clock()

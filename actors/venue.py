@@ -78,8 +78,19 @@ class VenueWorker:
     async def _after_request(
         self, endpoint: str, status: int | None, headers: Mapping[str, str] | None
     ) -> None:
-        self.limiter.release(endpoint)
-        self.limiter.feedback(endpoint, status, headers)
+        self.limiter.complete(endpoint, status, headers)
+
+    def _venue_said_wait(self, exc: RateLimitedError) -> RateLimitedError:
+        """Apply a rate-limit answer of the venue to the limiter; name a ban's end time."""
+        if self.limiter.refused_here(exc) or not exc.retry_after_s:
+            return exc
+        self.limiter.block(exc.retry_after_s, banned=exc.banned)
+        if not exc.banned:
+            return exc
+        text = str(exc).removeprefix(f"{self.venue}: ")
+        return RateLimitedError(
+            self.venue, f"{text}; IP banned until {self.limiter.banned_until_text()}",
+            retry_after_s=exc.retry_after_s, banned=True)
 
     async def _attempt(self, timestamp: datetime) -> VenueSnapshot:
         deadline = _deadline.get()
@@ -88,12 +99,13 @@ class VenueWorker:
             raise VenueTimeoutError(self.venue, "deadline passed before the request")
         try:
             return await asyncio.wait_for(self.interface.get_positions(timestamp), remaining)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise VenueTimeoutError(self.venue, f"no answer within {remaining:.2f} s") from None
         except RateLimitedError as exc:
-            if exc.retry_after_s:
-                self.limiter.block(exc.retry_after_s, banned=exc.banned)
-            raise
+            said = self._venue_said_wait(exc)
+            if said is exc:
+                raise
+            raise said from None
 
     async def snapshot(
         self, timestamp: datetime | str | float | None = None, deadline_s: float | None = None
@@ -133,9 +145,19 @@ class VenueWorker:
         fetch = getattr(self.interface, "get_transfers_in_transit", None)
         if fetch is None:
             return []
+
+        async def attempt() -> list:
+            try:
+                return await fetch()
+            except RateLimitedError as exc:
+                said = self._venue_said_wait(exc)
+                if said is exc:
+                    raise
+                raise said from None
+
         token = _deadline.set(None if deadline_s is None else self.clock() + deadline_s)
         try:
-            return await self.retry.call(fetch, _deadline.get())
+            return await self.retry.call(attempt, _deadline.get())
         finally:
             _deadline.reset(token)
 
@@ -154,6 +176,10 @@ class VenueWorker:
                 "server_418": stats.server_418,
                 "used_by_pool": stats.used_by_pool,
                 "banned_for_s": max(0.0, self.limiter.banned_until - self.clock()),
+                "banned_until": (self.limiter.banned_until_text()
+                                 if self.limiter.banned_until > self.clock() else None),
+                "slow_start": {"pools": sorted(self.limiter.slow_pools),
+                               "in_flight_cap": self.limiter.slow_cap},
             },
         }
 
@@ -186,7 +212,7 @@ class ActorTransitSource:
             return await asyncio.wait_for(
                 self._handle.transfers_in_transit.remote(budget), budget
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise VenueTimeoutError(self.venue, "transfers in transit not read in time") from None
         except Exception as exc:
             self._handle = None  # look the actor up again next time (it may be replaced)

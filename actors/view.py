@@ -6,6 +6,8 @@ recording `Console`) draw exactly the same frame.
 
 from __future__ import annotations
 
+import re
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -15,6 +17,19 @@ from factory.positions import PortfolioSnapshot
 __all__ = ["render_snapshot"]
 
 _STATUS_STYLE = {"ok": "green", "stale": "yellow", "error": "red", "missing": "red"}
+#: a venue ban's end as the venue actor words it (actors/limits.py), shown first in the cell
+_BANNED = re.compile(r"banned until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+ERROR_WIDTH = 60
+
+
+def _error_cell(error: str | None) -> str:
+    """The venue's error cut to the column, with a ban's end time always in view."""
+    if not error:
+        return ""
+    ban = _BANNED.search(error)
+    if ban is not None:
+        error = f"IP {ban.group(0)}; {error}"
+    return error[:ERROR_WIDTH]
 
 
 def _fmt(x: float | None, digits: int = 6) -> str:
@@ -32,7 +47,7 @@ def render_snapshot(snap: PortfolioSnapshot, title: str = "basis-monitor") -> Gr
         venues.add_row(
             name, Text(v.status, style=_STATUS_STYLE.get(v.status, "")), f"{v.age_s:.1f}",
             f"{v.latency_s * 1000:.0f}", str(v.attempts), str(len(v.positions)),
-            (v.error or "")[:60],
+            _error_cell(v.error),
         )
     for name in snap.missing:
         venues.add_row(name, Text("missing", style="red"), "-", "-", "-", "-", "")

@@ -11,7 +11,7 @@ messages can carry request URLs and headers, so none of their text is kept.
 what happened                                  typed error
 =============================================  ===========================================
 answer larger than max_response_bytes          ResponseTooLargeError (read stopped at the cap)
-HTTP 418                                       RateLimitedError(banned=True)
+HTTP 418, a status in ``ip_ban_s`` (bybit 403)  RateLimitedError(banned=True)
 HTTP 429, rate-limit code, DDoSProtection      RateLimitedError(retry_after_s)
 auth code, ccxt AuthenticationError/InvalidNonce  AuthenticationError
 permission code, ccxt PermissionDenied         PermissionDeniedError
@@ -131,15 +131,17 @@ def translate_error(
     def make(cls: type[VenueError], what: str, **kw: Any) -> VenueError:
         return cls(venue, f"{where}: {what}{http}{said}", code=code, **kw)
 
+    ban_s = codes.ip_ban_s.get(str(status)) if status is not None else None
+
     def rate_limited() -> VenueError:
-        banned = status == 418
+        banned = status == 418 or ban_s is not None
         wait = retry_after_s(headers, retry_headers or [], clock)
         if wait is None:
-            wait = fallback_retry_s
+            wait = ban_s if ban_s is not None else fallback_retry_s
         return make(RateLimitedError, "IP banned" if banned else "rate limited",
                     retry_after_s=wait, banned=banned)
 
-    if status in (418, 429) or code in set(codes.rate_limited):
+    if status in (418, 429) or ban_s is not None or code in set(codes.rate_limited):
         return rate_limited()
     # the venue's own code before ccxt's type: ccxt reads binance -2015 (revoked key) after a
     # first good request as a temporary ban (DDoSProtection); the venue config says credentials

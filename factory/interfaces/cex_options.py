@@ -14,7 +14,7 @@ has no per-venue branches::
       positions: {}                               # fetch_positions params
       funding: {params: {}, sign: 1}              # sign: -1 when the venue reports payments made
       error_codes: {field: code, authentication: [...], permission: [...],
-                    rate_limited: [...], unavailable: [...]}
+                    rate_limited: [...], unavailable: [...], ip_ban_s: {403: 600}}
       retry_after_headers: [{name: Retry-After, unit: s}]
 """
 
@@ -88,6 +88,14 @@ class ErrorCodes(_Frozen):
     permission: list[str] = Field(default_factory=list)
     rate_limited: list[str] = Field(default_factory=list)
     unavailable: list[str] = Field(default_factory=list)
+    #: HTTP status -> seconds the venue bans the IP for when it answers that status with no
+    #: retry header (bybit 403 "access too frequent": "wait for at least 10 minutes")
+    ip_ban_s: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("ip_ban_s", mode="before")
+    @classmethod
+    def _status_keys(cls, v: Any) -> Any:
+        return {str(k): w for k, w in v.items()} if isinstance(v, dict) else v
 
     @field_validator("authentication", "permission", "rate_limited", "unavailable", mode="before")
     @classmethod

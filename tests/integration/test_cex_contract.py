@@ -197,10 +197,10 @@ async def test_charged_weights_are_the_configured_ones_and_the_hooks_see_them(
         await iface.get_transfers_in_transit()
     finally:
         await iface.close()
-    configured = {e.name: e.weight for e in venue_defaults()[venue].rate_limits.endpoints}
+    configured = {e.path: e.weight for e in venue_defaults()[venue].rate_limits.endpoints}
     seen = emulator.requests(venue)
-    assert all(r.endpoint in configured and r.weight == configured[r.endpoint] for r in seen)
-    assert Counter(str(e) for e in hooks.before) == Counter(r.endpoint for r in seen)
+    assert all(r.path in configured and r.weight == configured[r.path] for r in seen)
+    assert Counter(e.path for e in hooks.before) == Counter(r.path for r in seen)
     assert sum(e.weight for e in hooks.before) == sum(r.weight for r in seen)
     assert [s for _, s, _ in hooks.after] == [200] * len(seen)
 

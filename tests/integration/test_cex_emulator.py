@@ -25,6 +25,7 @@ from factory.sandbox.exchange import (
     scaled_limits,
     serve_in_thread,
 )
+from factory.sandbox.exchange.weights import EMULATOR_LIMITS
 
 REPO = Path(__file__).resolve().parent.parent.parent
 SANDBOX = REPO / "configs" / "sandbox.yaml"
@@ -48,13 +49,14 @@ async def read(venue: str, config: dict | None = None, hooks=None):
 
 
 async def test_scaled_limits_bind_the_emulator_and_the_config_alike(monkeypatch):
-    """600 weight / 10 s on binance spot (240 on USD-M): the emulator enforces the pools the
-    config gives the client, its used-weight headers count the config's weights."""
+    """600 weight / 10 s on binance spot (240 on USD-M) on both sides: the emulator enforces its
+    own table scaled, the client its config scaled alike; the used-weight headers count the
+    venue's weights."""
     base = venue_defaults()["binance"]
     limits = scaled_limits(base.rate_limits, 0.1, 1 / 6)
     assert {p.name: (p.limit, p.window_s) for p in limits.pools}["spot_weight"] == (600, 10)
-    cfg = base.model_copy(update={"rate_limits": limits})
-    async with ExchangeEmulator(venue_configs={"binance": cfg}, venues=["binance"]) as emu:
+    served = scaled_limits(EMULATOR_LIMITS["binance"], 0.1, 1 / 6)
+    async with ExchangeEmulator(limits={"binance": served}, venues=["binance"]) as emu:
         for name, value in emu.env("binance").items():
             monkeypatch.setenv(name, value)
         config = {"venue_settings": {"binance": {"rate_limits": limits.model_dump(mode="json")}}}

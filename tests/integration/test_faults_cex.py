@@ -1,15 +1,17 @@
 """Fault suite, exchange side: each fault the emulator can inject, through the live engine.
 
-One live engine for the module (binance and okx over the exchange emulator, etherfi on anvil),
-each test starting from a complete snapshot. Every row checks what a desk relies on when a venue
+One live engine for the module (binance, bybit and okx over the exchange emulator, etherfi on
+anvil), each test starting from a complete snapshot. Every row checks what a desk relies on when a venue
 misbehaves:
 
 - the portfolio snapshot still comes within the monitor's deadline;
-- the venue is ``stale`` with its last good positions (unknown is not zero), the error names the
-  typed error, the other venues stay ``ok``;
+- the venue is ``stale`` with its last good positions and account figures (unknown is not zero)
+  and the age of that last good answer, the error names the typed error, the other venues stay
+  ``ok``;
 - the venue actor's attempts stay within its policy, counted at the emulator: at most
-  ``retry.max_attempts`` requests for a retryable error, exactly one signed request for an
-  authentication failure, none while a Retry-After or a ban runs;
+  ``retry.max_attempts`` requests for a retryable error (and more than one: it was retried),
+  exactly one signed request for an authentication failure, none while a Retry-After or a ban
+  runs (bybit's 403 IP limit is a ban of the ten minutes bybit documents);
 - every history row recorded before the fault is still there, unchanged.
 """
 
@@ -36,7 +38,7 @@ from factory.sandbox.exchange import Fault
 from tests.integration.live_helpers import eventually
 from tests.integration.test_monitor_live import live_mode
 
-VENUES = ["binance", "okx", "etherfi"]
+VENUES = ["binance", "bybit", "okx", "etherfi"]
 DEADLINE_S = 1.0  # live_mode's monitor deadline
 #: what the monitor may add to its deadline on a loaded 2-core machine (event-loop lateness)
 LATE_S = 0.25
@@ -90,13 +92,15 @@ def stale_under_fault(
     """One portfolio snapshot with the fault on; return ``venue``'s error text.
 
     Asserts the row's common contract: on time; ``venue`` (and the venues in ``also``, hit by
-    the same fault) stale with its last good positions and an error naming ``error_type``; the
-    other venues fresh; the history recorded before intact.
+    the same fault) stale with its last good positions and account, aged since the good
+    snapshot, and an error naming ``error_type``; the other venues fresh; the history recorded
+    before intact.
     """
     before = history(engine)
-    t0 = time.monotonic()
+    t0 = time.time()
     snap = engine.get_real_positions()
-    elapsed = time.monotonic() - t0
+    t1 = time.time()
+    elapsed = t1 - t0
     assert snap.latency_s <= DEADLINE_S + LATE_S, f"fan-out took {snap.latency_s:.3f} s"
     assert elapsed <= DEADLINE_S + ROUND_TRIP_S
     assert not snap.complete and snap.missing == []
@@ -107,6 +111,10 @@ def stale_under_fault(
         assert stale.status == "stale", v
         assert stale.positions == good.venues[v].positions
         assert stale.account == good.venues[v].account
+        assert stale.fetched_at == good.venues[v].fetched_at  # the last good answer itself
+        # its age: from the good snapshot's answer (between its start and its end) to this one
+        asked = good.timestamp.timestamp()
+        assert t0 - asked - good.latency_s - 0.1 <= stale.age_s <= t1 - asked + 0.1
         mine = {k: a for k, a in snap.positions.items() if k.startswith(f"{v}:")}
         assert mine == {k: a for k, a in good.positions.items() if k.startswith(f"{v}:")}
         assert name in (stale.error or ""), stale.error
@@ -120,21 +128,22 @@ def stale_under_fault(
 
 def test_the_good_snapshot_has_positions_on_every_cex(good):
     # the rows below compare stale values with these: they must not be empty
-    for venue in ("binance", "okx"):
+    for venue in ("binance", "bybit", "okx"):
         assert any(k.startswith(f"{venue}:Perp:") for k in good.venues[venue].positions)
 
 
 # -- retryable faults: at most retry.max_attempts requests, then stale ------------------------
 
 
+@pytest.mark.parametrize("venue", ["binance", "bybit"])
 def test_a_5xx_is_retried_within_the_policy_then_the_venue_is_stale(engine, good,
-                                                                    clean_exchange):
-    clean_exchange.inject("binance", Fault(kind="server_error", status=503))
-    direct_snapshot_error(clean_exchange, "binance", VenueUnavailableError)
-    sent = clean_exchange.requests("binance")
-    assert 1 <= len(sent) <= max_attempts("binance")
-    assert {r.status for r in sent} == {503}
-    stale_under_fault(engine, good, "binance", VenueUnavailableError)
+                                                                    clean_exchange, venue):
+    clean_exchange.inject(venue, Fault(kind="server_error", status=503))
+    direct_snapshot_error(clean_exchange, venue, VenueUnavailableError)
+    sent = clean_exchange.requests(venue)
+    assert 2 <= len(sent) <= max_attempts(venue)  # retried, and within the policy
+    assert {(r.status, r.path) for r in sent} == {(503, sent[0].path)}  # the same call again
+    stale_under_fault(engine, good, venue, VenueUnavailableError)
 
 
 def test_a_hanging_venue_costs_one_request_and_the_snapshot_stays_on_time(engine, good,
@@ -146,63 +155,80 @@ def test_a_hanging_venue_costs_one_request_and_the_snapshot_stays_on_time(engine
     stale_under_fault(engine, good, "okx", VenueTimeoutError)
 
 
+@pytest.mark.parametrize(("venue", "status"), [
+    ("binance", 429),  # HTTP 429 + Retry-After
+    ("bybit", 200),  # retCode 10006 (per-UID endpoint limit) + X-Bapi-Limit-Reset-Timestamp
+])
 def test_a_429_with_retry_after_is_honoured_no_request_until_it_expires(engine, good,
-                                                                        clean_exchange):
-    clean_exchange.inject("binance", Fault(kind="rate_limit", retry_after_s=2.5, count=1))
-    error = direct_snapshot_error(clean_exchange, "binance", RateLimitedError)
-    assert error.retry_after_s >= 2.5  # longer than the deadline: no retry in this snapshot
-    refused = clean_exchange.requests("binance")
-    assert [r.status for r in refused] == [429]
+                                                                        clean_exchange, venue,
+                                                                        status):
+    clean_exchange.inject(venue, Fault(kind="rate_limit", retry_after_s=2.5, count=1))
+    error = direct_snapshot_error(clean_exchange, venue, RateLimitedError)
+    # longer than the deadline: no retry in this snapshot (bybit's reset time is an epoch,
+    # read a few milliseconds after the emulator set it)
+    assert error.retry_after_s >= 2.4 and not error.banned
+    refused = clean_exchange.requests(venue)
+    assert [(r.status, r.outcome) for r in refused] == [(status, "fault:rate_limit")]
     # within the Retry-After the limiter refuses locally, at once: the venue sees nothing
-    stale_under_fault(engine, good, "binance", RateLimitedError)
-    assert clean_exchange.requests("binance") == refused
+    stale_under_fault(engine, good, venue, RateLimitedError)
+    assert clean_exchange.requests(venue) == refused
     recovered = eventually(lambda: (s := engine.get_real_positions()).complete and s, 20, 0.2,
-                           "binance fresh once the Retry-After is over")
-    first_after = min(r.time for r in clean_exchange.requests("binance")[1:])
+                           f"{venue} fresh once the Retry-After is over")
+    first_after = min(r.time for r in clean_exchange.requests(venue)[1:])
     assert first_after - refused[0].time >= error.retry_after_s
-    assert recovered.venues["binance"].positions == good.venues["binance"].positions
+    assert recovered.venues[venue].positions == good.venues[venue].positions
+
+
+def test_bybits_403_ip_limit_is_a_ten_minute_ban_nothing_is_sent_meanwhile(engine, good,
+                                                                          clean_exchange):
+    clean_exchange.inject("bybit", Fault(kind="rate_limit", scope="ip", count=1))
+    error = direct_snapshot_error(clean_exchange, "bybit", RateLimitedError)
+    assert error.banned and error.retry_after_s == 600.0  # bybit: "at least 10 minutes"
+    assert "IP banned until 20" in str(error)
+    sent = clean_exchange.requests("bybit")
+    assert [(r.status, r.outcome) for r in sent] == [(403, "fault:rate_limit")]
+    status = ray.get(venue_actor("bybit").status.remote())
+    assert status["limiter"]["banned_for_s"] > 590 and status["limiter"]["banned_until"]
+    assert "IP banned until 20" in stale_under_fault(engine, good, "bybit", RateLimitedError)
+    assert clean_exchange.requests("bybit") == sent  # nothing sent during the ban
+    # the next rows need bybit: a new actor process starts with no ban (Ray restarts it)
+    os.kill(ray.get(venue_actor("bybit").ping.remote()), signal.SIGKILL)
+    eventually(lambda: engine.get_real_positions().complete, 30, 0.2, "bybit back")
 
 
 def test_a_418_ban_stops_every_request_until_it_expires(engine, good, clean_exchange):
     ban_s = 4.0  # long enough to take the portfolio snapshot inside it on a loaded machine
-    limits = venue_defaults()["binance"].rate_limits
-    clean_exchange.set_limits("binance", limits.model_copy(
-        update={"ban_after_violations": 1, "ban_s": ban_s}))
-    try:
-        # a 429 (binance announces Retry-After: 1), the retry a second later is the second
-        # violation: 418, banned for ban_s; a deadline of 2.5 s leaves room for that one retry
-        # (not for waiting out the ban)
-        clean_exchange.inject("binance", Fault(kind="rate_limit", retry_after_s=0.1, count=2))
-        error = direct_snapshot_error(clean_exchange, "binance", RateLimitedError, 2.5)
-        assert error.banned and error.retry_after_s >= ban_s - 0.5
-        sent = clean_exchange.requests("binance")
-        assert [r.status for r in sent] == [429, 418]
-        assert sent[1].time - sent[0].time >= 1.0  # the 429's Retry-After was honoured
-        status = ray.get(venue_actor("binance").status.remote())
-        assert status["limiter"]["server_418"] >= 1 and status["limiter"]["banned_for_s"] > 0
-        stale_under_fault(engine, good, "binance", RateLimitedError)
-        assert clean_exchange.requests("binance") == sent  # nothing sent during the ban
-        eventually(lambda: engine.get_real_positions().complete, 20, 0.2,
-                   "binance fresh once the ban expired")
-        after_ban = clean_exchange.requests("binance")[2:]
-        assert after_ban and min(r.time for r in after_ban) >= sent[1].time + ban_s - 0.5
-        assert {r.status for r in after_ban} == {200}
-    finally:
-        clean_exchange.set_limits("binance", limits)
+    clean_exchange.ban("binance", ban_s)
+    error = direct_snapshot_error(clean_exchange, "binance", RateLimitedError)
+    assert error.banned and error.retry_after_s >= ban_s - 0.5
+    assert "IP banned until 20" in str(error)  # the view shows when it ends
+    sent = clean_exchange.requests("binance")
+    assert [r.status for r in sent] == [418]
+    status = ray.get(venue_actor("binance").status.remote())
+    assert status["limiter"]["server_418"] >= 1 and status["limiter"]["banned_for_s"] > 0
+    assert status["limiter"]["banned_until"] and status["limiter"]["slow_start"]["in_flight_cap"]
+    assert "IP banned until 20" in stale_under_fault(engine, good, "binance", RateLimitedError)
+    assert clean_exchange.requests("binance") == sent  # nothing sent during the ban
+    eventually(lambda: engine.get_real_positions().complete, 20, 0.2,
+               "binance fresh once the ban expired")
+    after_ban = clean_exchange.requests("binance")[1:]
+    assert after_ban and min(r.time for r in after_ban) >= sent[0].time + ban_s - 0.5
+    assert {r.status for r in after_ban} == {200}
 
 
 # -- fatal faults: one attempt, never retried -------------------------------------------------
 
 
-@pytest.mark.parametrize("venue", ["binance", "okx"])
+@pytest.mark.parametrize(("venue", "status"), [("binance", 401), ("bybit", 200), ("okx", 401)])
 def test_rejected_credentials_are_one_signed_request_never_retried(engine, good,
-                                                                   clean_exchange, venue):
+                                                                   clean_exchange, venue, status):
     account = clean_exchange.account(venue).model_dump()
     clean_exchange.set_account(venue, {**account, "credentials": {
         "api_key": "revoked-key", "secret": "revoked-secret", "passphrase": "revoked-pass"}})
     direct_snapshot_error(clean_exchange, venue, AuthenticationError)
     sent = clean_exchange.requests(venue)
-    assert [(r.signed, r.status, r.outcome) for r in sent] == [(True, 401, "unauthenticated")]
+    # bybit answers HTTP 200 with retCode 10003
+    assert [(r.signed, r.status, r.outcome) for r in sent] == [(True, status, "unauthenticated")]
     stale_under_fault(engine, good, venue, AuthenticationError)
 
 
@@ -218,19 +244,23 @@ def test_a_skewed_venue_clock_rejects_our_timestamp_once_and_is_not_retried(
     stale_under_fault(engine, good, venue, AuthenticationError)
 
 
-@pytest.mark.parametrize("path", ["/api/v3/account", "/fapi/v3/positionRisk", "/fapi/v3/account",
-                                  "/api/v3/time"])
+@pytest.mark.parametrize(("venue", "path"), [
+    ("binance", "/api/v3/account"), ("binance", "/fapi/v3/positionRisk"),
+    ("binance", "/fapi/v3/account"), ("binance", "/api/v3/time"),
+    ("bybit", "/v5/account/wallet-balance"), ("bybit", "/v5/position/list"),
+    ("bybit", "/v5/market/time"),
+])
 def test_a_malformed_answer_is_a_bad_response_not_retried_and_the_actor_answers_next(
-    engine, good, clean_exchange, path
+    engine, good, clean_exchange, venue, path
 ):
-    clean_exchange.inject("binance", Fault(kind="malformed_json", path_prefix=path))
-    direct_snapshot_error(clean_exchange, "binance", BadResponseError)
-    assert len([r for r in clean_exchange.requests("binance") if r.path == path]) == 1
-    stale_under_fault(engine, good, "binance", BadResponseError)
+    clean_exchange.inject(venue, Fault(kind="malformed_json", path_prefix=path))
+    direct_snapshot_error(clean_exchange, venue, BadResponseError)
+    assert len([r for r in clean_exchange.requests(venue) if r.path == path]) == 1
+    stale_under_fault(engine, good, venue, BadResponseError)
     clean_exchange.clear_faults()
     fresh = engine.get_real_positions()  # the same actor process, the very next snapshot
-    assert fresh.venues["binance"].status == "ok" and fresh.complete
-    assert fresh.venues["binance"].positions == good.venues["binance"].positions
+    assert fresh.venues[venue].status == "ok" and fresh.complete
+    assert fresh.venues[venue].positions == good.venues[venue].positions
 
 
 # -- the venue actor's process dies -------------------------------------------------------------

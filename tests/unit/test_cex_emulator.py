@@ -11,9 +11,9 @@ import pytest
 from multidict import CIMultiDict
 from pydantic import ValidationError
 
-import factory.sandbox.exchange as exchange
-from factory.config import RateLimitPool, RateLimits, EndpointCost, venue_defaults
+from factory.config import EndpointCost, RateLimitPool, RateLimits, venue_defaults
 from factory.errors import ConfigError
+from factory.sandbox import exchange
 from factory.sandbox.exchange import (
     EMULATOR_VENUES,
     ExchangeEmulator,
@@ -23,6 +23,7 @@ from factory.sandbox.exchange import (
 )
 from factory.sandbox.exchange.limiter import VenueLimiter
 from factory.sandbox.exchange.venue import EmuRequest
+from factory.sandbox.exchange.weights import EMULATOR_LIMITS
 
 REPO = Path(__file__).resolve().parent.parent.parent
 
@@ -64,19 +65,37 @@ def test_repeated_violations_become_a_ban_that_refuses_everything_until_it_expir
     assert lim.charge(ep, "", 61.5).ok
 
 
+def test_a_venue_refusal_waited_out_every_time_is_never_a_strike():
+    lim = VenueLimiter(_limits(ban_after=3))
+    answers = [lim.refuse(100.0 + 5.0 * i, retry_after_s=5.0) for i in range(40)]
+    assert all(not a.ok and a.banned_until is None for a in answers)
+    assert lim.violations == 40 and lim.banned_until == 0.0
+
+
+def test_requests_that_do_not_back_off_after_a_429_are_strikes_that_end_in_a_ban():
+    lim = VenueLimiter(_limits(ban_after=3))
+    first = lim.refuse(100.0, retry_after_s=5.0)
+    burst = [lim.refuse(100.0 + 0.01 * i, retry_after_s=5.0) for i in range(1, 5)]
+    assert first.banned_until is None
+    assert [a.banned_until is not None for a in burst] == [False, False, False, True]
+    assert burst[-1].banned_until == pytest.approx(100.04 + 60)  # ban_s of _limits
+    assert lim.charge(lim.endpoint("GET", "/e"), "", 150.0).banned_until == burst[-1].banned_until
+
+
 def test_scaled_limits_shrink_every_pool():
     spot = scaled_limits(venue_defaults()["binance"].rate_limits, 0.1, 1 / 6).pools[0]
     assert (spot.name, spot.limit, spot.window_s) == ("spot_weight", 600, 10)
 
 
 @pytest.mark.parametrize("venue", sorted(EMULATOR_VENUES))
-def test_every_served_endpoint_has_its_published_weight_in_the_venue_config(venue):
-    """Emulator and client-side limiter read one table: served routes == configured ones."""
-    configured = {(e.method, e.path) for e in venue_defaults()[venue].rate_limits.endpoints}
-    served = set(EMULATOR_VENUES[venue].routes)
-    assert served == configured
-    for e in venue_defaults()[venue].rate_limits.endpoints:
-        assert e.source, f"{venue}:{e.name} has no source"
+def test_every_served_endpoint_has_a_weight_of_its_own_with_a_source(venue):
+    """The emulator charges every route it serves from its own table (not the client's config)."""
+    table = EMULATOR_LIMITS[venue]
+    assert set(EMULATOR_VENUES[venue].routes) == {(e.method, e.path) for e in table.endpoints}
+    for e in table.endpoints:
+        assert e.source.startswith("https://"), f"{venue} {e.path} has no source"
+    for p in table.pools:
+        assert p.source.startswith("https://"), f"{venue} pool {p.name} has no source"
 
 
 # -- signatures: ccxt signs, the emulator verifies like the venue ------------------------------

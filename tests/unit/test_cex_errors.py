@@ -116,3 +116,9 @@ def test_retry_after_headers(headers, spec, expected):
 ])
 def test_venue_code_is_read_from_the_configured_field(body, venue, expected):
     assert venue_code(body, codes(venue)) == expected
+
+
+def test_bybit_403_ip_limit_is_a_ban_of_the_documented_ten_minutes():
+    err = translate_error("bybit", "GET /v5/position/list", ccxt.RateLimitExceeded("x"),
+                          status=403, codes=codes("bybit"), fallback_retry_s=5.0)
+    assert isinstance(err, RateLimitedError) and err.banned and err.retry_after_s == 600.0

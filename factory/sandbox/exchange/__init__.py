@@ -1,8 +1,9 @@
 """Sandbox exchange emulator: binance, bybit and okx over HTTP on 127.0.0.1.
 
 The real ccxt client talks to it through the venue config's ``api_base_url``; it checks
-signatures, charges each endpoint its published weight from the same venue config a client-side
-limiter reads, holds accounts from a scenario and injects faults on demand.
+signatures, charges each endpoint its published weight from its own table (not the client's
+venue config: `factory.sandbox.exchange.weights`), holds accounts from a scenario and injects
+faults on demand.
 
 Start it in a test::
 

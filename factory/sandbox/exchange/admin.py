@@ -13,6 +13,7 @@
 ``DELETE /__admin/faults[/{venue}]``         clear faults
 ``PUT    /__admin/clock/{venue}``            ``{"offset_s": -120}`` skews the venue's clock
 ``PUT    /__admin/limits/{venue}``           enforce other pools/weights (body: `RateLimits`)
+``POST   /__admin/ban/{venue}``              ``{"seconds": 120}`` bans the client IP (418s)
 ``POST   /__admin/reset``                    forget log, counts, bans, faults, skew
 =========================================  ===================================================
 
@@ -93,6 +94,10 @@ def add_admin_routes(app: web.Application, emu: ExchangeEmulator) -> None:
     async def put_limits(request: web.Request) -> None:
         emu.set_limits(request.match_info["venue"], RateLimits.model_validate(await request.json()))
 
+    async def ban(request: web.Request) -> None:
+        body = await request.json()
+        emu.ban(request.match_info["venue"], float(body["seconds"]))
+
     async def reset(request: web.Request) -> None:
         emu.reset()
 
@@ -110,6 +115,7 @@ def add_admin_routes(app: web.Application, emu: ExchangeEmulator) -> None:
     r.add_delete("/__admin/faults/{venue}", _json(clear_faults))
     r.add_put("/__admin/clock/{venue}", _json(put_clock))
     r.add_put("/__admin/limits/{venue}", _json(put_limits))
+    r.add_post("/__admin/ban/{venue}", _json(ban))
     r.add_post("/__admin/reset", _json(reset))
 
 
@@ -161,6 +167,9 @@ class EmulatorAdminClient:
 
     def set_limits(self, venue: str, limits: RateLimits) -> None:
         self._call("PUT", f"/__admin/limits/{venue}", limits.model_dump(mode="json"))
+
+    def ban(self, venue: str, seconds: float) -> None:
+        self._call("POST", f"/__admin/ban/{venue}", {"seconds": seconds})
 
     def requests(self, venue: str | None = None) -> list[RequestRecord]:
         query = f"?venue={venue}" if venue else ""

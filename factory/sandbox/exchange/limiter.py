@@ -1,8 +1,16 @@
 """Server-side rate limits of the emulator: fixed windows per pool, violations, bans.
 
-Pools and endpoint weights come from the venue config (`factory.config.RateLimits`), the same
-data a client-side limiter is built from, so scaling a pool down in a test config changes both
-sides alike. Windows are aligned on multiples of ``window_s`` (binance's minute counter resets on
+Ban policy (binance: "repeatedly violating rate limits and/or failing to back off after
+receiving 429s will result in an automated IP ban"): a request over a pool's limit is a strike,
+and so is a request refused while the caller was still told to back off (it arrived before the
+last announced Retry-After ended). A request the venue refuses for its own reasons (an injected
+429) after the caller backed off is answered 429 but is no strike. Past ``ban_after_violations``
+strikes the next is a 418 ban for ``ban_s``.
+
+Pools and endpoint weights come from the emulator's own table
+(`factory.sandbox.exchange.weights`, in the `factory.config.RateLimits` shape), not from the
+client's venue config, so a wrong weight in the config meets the venue's real one here. Windows
+are aligned on multiples of ``window_s`` (binance's minute counter resets on
 the minute). ``ip`` pools are shared by every caller, ``uid`` pools are counted per API key.
 """
 
@@ -51,6 +59,7 @@ class VenueLimiter:
         self.violations = 0
         self._strikes = 0
         self.banned_until = 0.0
+        self.backoff_until = 0.0
 
     def endpoint(self, method: str, path: str) -> EndpointCost | None:
         """Return the configured cost of a route, None when the config does not list it."""
@@ -102,15 +111,42 @@ class VenueLimiter:
         usage: tuple[PoolUsage, ...] = (),
     ) -> Charge:
         """Record a violation (a 429); past ``ban_after_violations`` it becomes a ban (418)."""
+        return self._refuse(now, pool, retry_after_s, usage, strike=True)
+
+    def refuse(self, now: float, retry_after_s: float = 1.0) -> Charge:
+        """Refuse a request with a 429 of the venue's own (an injected fault): a strike only
+        when the caller did not back off after the previous 429."""
+        return self._refuse(now, None, retry_after_s, (), strike=now < self.backoff_until)
+
+    def _refuse(
+        self,
+        now: float,
+        pool: RateLimitPool | None,
+        retry_after_s: float,
+        usage: tuple[PoolUsage, ...],
+        strike: bool,
+    ) -> Charge:
         self.violations += 1
-        self._strikes += 1
+        self._strikes += int(strike)
         ban_after, ban_s = self.limits.ban_after_violations, self.limits.ban_s
-        if ban_after is not None and self._strikes > ban_after:
+        if strike and ban_after is not None and self._strikes > ban_after:
             self._strikes = 0
-            self.banned_until = now + (ban_s or 120.0)
-            return Charge(ok=False, usage=usage, violated=pool, banned_until=self.banned_until,
-                          retry_after_s=self.banned_until - now)
-        return Charge(ok=False, usage=usage, violated=pool, retry_after_s=max(retry_after_s, 0.0))
+            return self.ban(now, ban_s or 120.0, usage=usage, pool=pool)
+        wait = max(retry_after_s, 0.0)
+        self.backoff_until = max(self.backoff_until, now + wait)
+        return Charge(ok=False, usage=usage, violated=pool, retry_after_s=wait)
+
+    def ban(
+        self,
+        now: float,
+        seconds: float,
+        usage: tuple[PoolUsage, ...] = (),
+        pool: RateLimitPool | None = None,
+    ) -> Charge:
+        """Ban the caller's IP for ``seconds`` from ``now`` (every request answers 418)."""
+        self.banned_until = max(self.banned_until, now + seconds)
+        return Charge(ok=False, usage=usage, violated=pool, banned_until=self.banned_until,
+                      retry_after_s=self.banned_until - now)
 
     def reset(self) -> None:
         """Forget every count, violation and ban."""
@@ -118,6 +154,7 @@ class VenueLimiter:
         self.violations = 0
         self._strikes = 0
         self.banned_until = 0.0
+        self.backoff_until = 0.0
 
     def _prune(self, now: float) -> None:
         if len(self._used) < 256:

@@ -6,7 +6,8 @@ is binance's ``/api/v3/account``. Point a venue's ``api_base_url`` (or
 ccxt URL there, keeping each URL's path.
 
 Every request goes through the same pipeline: fault (latency / hang) -> ban and rate limits
-(weights and pools from the venue config) -> fault (429, 5xx) -> route -> signature -> handler
+(the emulator's own pools and weights, `factory.sandbox.exchange.weights`) -> fault (429, 5xx)
+-> route -> signature -> handler
 -> fault (malformed JSON) -> usage headers, and is recorded with its time, weight and status.
 
 The Python API (`set_account`, `inject`, `requests`...) is thread-safe, so tests can drive an
@@ -37,6 +38,7 @@ from factory.sandbox.exchange.model import (
     load_scenario,
 )
 from factory.sandbox.exchange.venue import EMULATOR_VENUES, EmuRequest, Reply, VenueEmulator
+from factory.sandbox.exchange.weights import EMULATOR_LIMITS
 
 __all__ = ["ExchangeEmulator"]
 
@@ -48,8 +50,9 @@ class ExchangeEmulator:
 
     Args:
         scenario: accounts to start with (YAML path, dict or `Scenario`).
-        venue_configs: venue configs whose ``rate_limits`` the emulator enforces (default: the
-            shipped configs/venues/*.yaml). Pass a scaled copy to shrink limits in a test.
+        limits: pools, weights and ban policy to enforce per venue (default: the emulator's own
+            table, `factory.sandbox.exchange.weights`, never the client's venue config). Pass
+            a scaled copy (`scaled_limits`) to shrink limits in a test.
         clock: server time in epoch seconds (injected; default ``time.time``).
         host: interface to listen on.
         port: TCP port (0: any free port).
@@ -59,7 +62,7 @@ class ExchangeEmulator:
     def __init__(
         self,
         scenario: str | Path | dict | Scenario | None = None,
-        venue_configs: dict[str, VenueConfig] | None = None,
+        limits: dict[str, RateLimits] | None = None,
         clock: Callable[[], float] = time.time,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -74,12 +77,10 @@ class ExchangeEmulator:
         self.port = port
         self._lock = threading.RLock()
         self._venues: dict[str, VenueEmulator] = {n: EMULATOR_VENUES[n]() for n in names}
-        configs = venue_configs or {}
-        shipped = venue_defaults()
-        self._limiters: dict[str, VenueLimiter] = {}
-        for n in names:
-            cfg = configs.get(n) or shipped.get(n)
-            self._limiters[n] = VenueLimiter(cfg.rate_limits if cfg else RateLimits())
+        given = limits or {}
+        self._limiters: dict[str, VenueLimiter] = {
+            n: VenueLimiter(given.get(n) or EMULATOR_LIMITS.get(n) or RateLimits()) for n in names
+        }
         self._accounts: dict[str, VenueAccount] = {n: VenueAccount() for n in names}
         self._faults: dict[str, list[list[Any]]] = {n: [] for n in names}
         self._offset_s: dict[str, float] = dict.fromkeys(names, 0.0)
@@ -228,6 +229,19 @@ class ExchangeEmulator:
         with self._lock:
             return self._limiters[venue].violations
 
+    def ban(self, venue: str, seconds: float) -> None:
+        """Ban the (one) client IP from a venue for ``seconds`` from now: every request 418s."""
+        with self._lock:
+            limiter = self._limiters[self._venue(venue).name]
+            limiter.ban(self.now(venue), seconds)
+
+    def statuses(self, venue: str) -> dict[int, int]:
+        """How many answers of each HTTP status a venue gave (from the request log)."""
+        out: dict[int, int] = {}
+        for r in self.requests(venue):
+            out[r.status] = out.get(r.status, 0) + 1
+        return out
+
     def banned_until(self, venue: str) -> float:
         with self._lock:
             return self._limiters[self._venue(venue).name].banned_until
@@ -290,7 +304,7 @@ class ExchangeEmulator:
             assert self._stopping is not None
             try:
                 await asyncio.wait_for(self._stopping.wait(), fault.delay_s or 3600.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             return web.Response(status=504, text="")
         with self._lock:
@@ -312,7 +326,7 @@ class ExchangeEmulator:
                             retry_after_s=limiter.banned_until - req.now)
         elif kind == "rate_limit":
             assert fault is not None
-            charge = limiter.violation(req.now, retry_after_s=fault.retry_after_s or 1.0)
+            charge = limiter.refuse(req.now, retry_after_s=fault.retry_after_s or 1.0)
         else:
             charge = limiter.charge(cost, emu.api_key(req), req.now)
         weight = cost.weight if (charge.ok and cost is not None) else 0.0

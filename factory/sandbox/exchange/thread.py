@@ -23,7 +23,7 @@ def serve_in_thread(timeout_s: float = 10.0, **kwargs: Any) -> Iterator[Exchange
 
     Args:
         timeout_s: how long start and stop may take.
-        **kwargs: `ExchangeEmulator` arguments (scenario, venue_configs, clock, port...).
+        **kwargs: `ExchangeEmulator` arguments (scenario, limits, clock, port...).
 
     Yields:
         the running emulator; its Python API is thread-safe.
