@@ -11,6 +11,7 @@ what happened                                  typed error
 =============================================  ===========================================
 HTTP 418                                       RateLimitedError(banned=True)
 HTTP 429, rate-limit code, DDoSProtection      RateLimitedError(retry_after_s)
+clock-skew code (timestamp window)            ClockSkewError
 auth code, ccxt AuthenticationError/InvalidNonce  AuthenticationError
 permission code, ccxt PermissionDenied         PermissionDeniedError
 HTTP 5xx, unavailable code, OnMaintenance      VenueUnavailableError
@@ -37,6 +38,7 @@ from factory.errors import (
     AuthenticationError,
     BadRequestError,
     BadResponseError,
+    ClockSkewError,
     PermissionDeniedError,
     RateLimitedError,
     VenueError,
@@ -131,6 +133,8 @@ def translate_error(
         return rate_limited()
     # the venue's own code before ccxt's type: ccxt reads binance -2015 (revoked key) after a
     # first good request as a temporary ban (DDoSProtection); the venue config says credentials
+    if code is not None and code in codes.clock_skew:
+        return make(ClockSkewError, "request timestamp outside the venue's window (clock skew)")
     if code is not None and code in codes.authentication:
         return make(AuthenticationError, "credentials rejected")
     if code is not None and code in codes.permission:

@@ -1,18 +1,29 @@
-"""Pure mapping from ccxt's unified structures to canonical positions (no I/O, no ccxt calls).
+"""Strict mapping from a venue's raw JSON to canonical positions (no I/O, no ccxt calls).
 
-- wallet balances -> ``venue:BaseToken:SYM``, summed over the venue's wallets; a wallet whose
-  ccxt total includes unrealized PnL is read from raw fields instead (see `WalletSpec.amounts`),
-  because the Perp keys carry that PnL;
-- linear perps -> ``venue:Perp:BASEQUOTE`` with the signed base quantity
-  (contracts x contract size, short negative) and what the venue gives (entry, mark, unrealized
-  PnL, liquidation price, initial margin, leverage, notional at mark);
-- raw account fields -> `AccountInfo`;
+Every field read for an amount, a side, a contract size, a balance or an account margin figure
+is named in the venue's ``options`` (`factory.interfaces.cex_options`) and must be present and
+parse; otherwise the answer raises `BadResponseError` naming venue, endpoint and field
+(``binance: GET /fapi/v3/account: assets[0].walletBalance: missing``). Never a default side, a
+default contract size, a dropped row, an empty book from an envelope without its payload, or a
+zero standing in for an unknown.
+
+- wallet rows -> ``venue:BaseToken:SYM``, summed over the venue's wallets (`wallet_amounts`,
+  `balance_positions`);
+- position rows of linear perps -> ``venue:Perp:BASEQUOTE`` with the signed base quantity
+  (``|size| x`` the market's contract size, the sign from the venue's explicit fields) and what
+  the venue gives (entry, mark, unrealized PnL, liquidation price, initial margin, leverage,
+  notional at mark) (`perp_positions`);
+- account fields -> `AccountInfo` (`account_info`);
 - funding incomes -> `FundingPayment` (amount > 0 received);
 - deposits / withdrawals not final -> `Transfer`.
 
-An answer these functions cannot read (wrong types, missing fields, NaN or infinite numbers)
-raises `BadResponseError` naming the venue and the function: never a bare KeyError/TypeError,
-never a NaN amount, never a position silently read as zero.
+Redundant fields are cross-checked so that a flipped sign or a misread field is caught where the
+venue gives a second source: ``SumCheck`` rows (binance ``walletBalance + unrealizedProfit ==
+marginBalance``, okx ``cashBal + upl == eq``, bybit ``walletBalance + unrealisedPnl == equity``)
+within `SUM_TOL`; a position's unrealized PnL against ``(mark - entry) x quantity`` within
+`PNL_TOL`; a signed notional against ``quantity x mark`` within `NOTIONAL_REL_TOL`; the
+liquidation price on the right side of the mark (below for a long, above for a short); prices
+positive, margins and balances declared non-negative not negative.
 """
 
 from __future__ import annotations
@@ -27,10 +38,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from factory.errors import BadResponseError, BasisError
-from factory.interfaces.cex_options import AccountSpec, WalletSpec
+from factory.interfaces.cex_options import AccountSpec, PositionsSpec, SumCheck, WalletSpec
 from factory.positions import AccountInfo, Position, PositionKey, Transfer, utc
 
 __all__ = [
+    "NOTIONAL_REL_TOL",
+    "PNL_TOL",
+    "SUM_TOL",
     "FundingPayment",
     "account_info",
     "balance_positions",
@@ -45,6 +59,16 @@ log = logging.getLogger(__name__)
 
 #: What reading a malformed answer raises in plain Python (pydantic's ValidationError included).
 UNREADABLE = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError)
+
+#: ``sum(parts)`` vs ``total`` of a `SumCheck`: absolute, relative to the largest magnitude.
+#: Venues print 8 decimals, so honest sums agree far inside this; a flipped part moves the sum
+#: by twice its size.
+SUM_TOL = (1e-6, 1e-6)
+#: Unrealized PnL vs ``(mark - entry) x quantity``: relative to the larger of the two, plus an
+#: absolute part relative to the notional (prices are rounded to the tick).
+PNL_TOL = (0.01, 1e-6)
+#: A signed notional vs ``quantity x mark``, relative.
+NOTIONAL_REL_TOL = 0.01
 
 
 def _typed(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -91,12 +115,12 @@ def dig(data: Any, path: Iterable[str | int]) -> Any:
 
 
 def _num(value: Any) -> float | None:
-    """A number from a venue field; None when absent or not numeric.
+    """A number from a venue field; None when absent or not numeric (lenient: funding, transfers).
 
     Raises:
         ValueError: the field is NaN or infinite (or too large for a float).
     """
-    if value is None or value == "":
+    if value is None or value == "" or isinstance(value, bool):
         return None
     try:
         out = float(value)
@@ -109,28 +133,111 @@ def _num(value: Any) -> float | None:
     return out
 
 
+def _path(path: Iterable[str | int]) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out or "answer"
+
+
+class _Reader:
+    """Reads required fields of one endpoint's answer; every failure names venue/endpoint/field."""
+
+    def __init__(self, venue: str, endpoint: str):
+        self.venue = venue
+        self.endpoint = endpoint
+
+    def fail(self, where: Iterable[str | int], problem: str) -> BadResponseError:
+        return BadResponseError(self.venue, f"{self.endpoint}: {_path(where)}: {problem}")
+
+    def container(self, raw: Any, path: list[str | int], kind: type) -> Any:
+        """The payload container at ``path``; a missing or mistyped one is 'no payload'."""
+        node = dig(raw, path)
+        if not isinstance(node, kind):
+            raise self.fail(path, f"no payload (expected a {kind.__name__})")
+        return node
+
+    def number(
+        self, row: Any, path: list[str | int], name: str, *, optional: bool = False
+    ) -> float | None:
+        """The number in ``row[name]``; ``""``/null read as None only when ``optional``."""
+        where = [*path, name]
+        if not isinstance(row, dict):
+            raise self.fail(path, "not an object")
+        if name not in row:
+            raise self.fail(where, "missing")
+        value = row[name]
+        if value is None or value == "":
+            if optional:
+                return None
+            raise self.fail(where, "empty")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise self.fail(where, "not a number")
+        try:
+            out = float(value)
+        except (ValueError, OverflowError):
+            raise self.fail(where, "not a number") from None
+        if not math.isfinite(out):
+            raise self.fail(where, "not a finite number")
+        return out
+
+    def text(self, row: Any, path: list[str | int], name: str) -> str:
+        """The string in ``row[name]`` (may be ``""`` only where the caller accepts it)."""
+        if not isinstance(row, dict):
+            raise self.fail(path, "not an object")
+        if name not in row:
+            raise self.fail([*path, name], "missing")
+        value = row[name]
+        if not isinstance(value, str):
+            raise self.fail([*path, name], "not a string")
+        return value
+
+    def sums(self, row: dict, path: list[str | int], checks: Iterable[SumCheck]) -> None:
+        """Every `SumCheck` whose fields are all present must hold within `SUM_TOL`."""
+        for check in checks:
+            names = [*check.parts, check.total]
+            if not all(row.get(n) not in (None, "") for n in names):
+                continue
+            parts = [self.number(row, path, n) for n in check.parts]
+            total = self.number(row, path, check.total)
+            size = max(abs(total), *(abs(p) for p in parts))
+            if abs(sum(parts) - total) > SUM_TOL[0] + SUM_TOL[1] * size:
+                raise self.fail([*path, check.total],
+                                f"does not equal {' + '.join(check.parts)} (contradiction)")
+
+
 @_typed
 def wallet_amounts(
-    spec: WalletSpec, balance: Mapping[str, Any], code: Callable[[str], str] = str,
-    *, venue: str = "cex",
+    venue: str, spec: WalletSpec, raw: Any, code: Callable[[str], str] = str
 ) -> dict[str, float]:
-    """Per-asset amounts of one wallet from a ccxt balance structure.
+    """Per-asset amounts of one wallet from its raw answer.
 
     Args:
-        spec: the wallet's spec (raw field paths when ccxt's total is not the wallet balance).
-        balance: what ``fetch_balance`` returned.
+        venue: venue id, for errors.
+        spec: the wallet's spec (rows path, asset and amount fields, checks).
+        raw: the raw answer of the wallet's request (ccxt's ``balance['info']``).
         code: maps a venue asset id to its unified code (ccxt's ``safe_currency_code``).
-        venue: venue id, for the error on an unreadable answer.
+
+    Raises:
+        BadResponseError: no payload, or a row with a missing, unparseable or contradictory field.
     """
-    if spec.amounts is None:
-        totals = balance.get("total") or {}
-        numbers = {k: _num(v) for k, v in totals.items()}
-        return {k: v for k, v in numbers.items() if v is not None}
+    read = _Reader(venue, spec.endpoint)
+    rows = read.container(raw, spec.rows, list)
     out: dict[str, float] = {}
-    for item in dig(balance.get("info"), spec.amounts.items) or []:
-        asset, amount = item.get(spec.amounts.asset), _num(item.get(spec.amounts.amount))
-        if asset and amount is not None:
-            out[code(asset)] = out.get(code(asset), 0.0) + amount
+    for i, row in enumerate(rows):
+        path = [*spec.rows, i]
+        asset = read.text(row, path, spec.asset)
+        if not asset:
+            raise read.fail([*path, spec.asset], "empty")
+        amount = 0.0
+        for name in spec.amounts:
+            value = read.number(row, path, name)
+            if spec.nonnegative and value < 0:
+                raise read.fail([*path, name], "negative balance")
+            amount += value
+        read.sums(row, path, spec.checks)
+        unified = code(asset)
+        out[unified] = out.get(unified, 0.0) + amount
     return out
 
 
@@ -162,49 +269,122 @@ def _perp_key(venue: str, market: Mapping[str, Any] | None) -> PositionKey | Non
     return PositionKey.of(venue, "Perp", f"{market['base']}{market['quote']}")
 
 
+def _close(a: float, b: float, rel: float, abs_: float) -> bool:
+    return abs(a - b) <= abs_ + rel * max(abs(a), abs(b))
+
+
 @_typed
 def perp_positions(
     venue: str,
-    positions: Iterable[Mapping[str, Any]],
+    spec: PositionsSpec,
+    raw: Any,
     market: Callable[[str], Mapping[str, Any] | None],
 ) -> dict[PositionKey, Position]:
-    """Linear perp positions from ccxt position structures (others are left out).
+    """Linear perp positions from the raw positions answer.
+
+    A row is left out only when its size is exactly 0 or its market is explicitly not a linear
+    perpetual (inverse, dated, option); every other row maps or fails the answer.
 
     Args:
         venue: venue id.
-        positions: what ``fetch_positions`` returned.
-        market: unified symbol -> ccxt market (contract size, base, quote, type).
+        spec: the venue's positions spec (field names, side values).
+        raw: the raw answer of ``spec.call``.
+        market: venue instrument id -> ccxt market of ``spec.market_type``; None when the
+            venue lists no such market.
+
+    Raises:
+        BadResponseError: no payload, an unknown market or side, a missing or unparseable field,
+            or fields that contradict each other.
     """
+    read = _Reader(venue, spec.endpoint)
+    rows = read.container(raw, spec.rows, list)
     out: dict[PositionKey, Position] = {}
-    for p in positions:
-        mkt = market(p.get("symbol") or "")
-        key = _perp_key(venue, mkt)
-        contracts = _num(p.get("contracts")) or 0.0
-        if key is None or contracts == 0:
-            continue
-        size = _num(p.get("contractSize")) or _num((mkt or {}).get("contractSize")) or 1.0
-        qty = abs(contracts) * size * (-1.0 if p.get("side") == "short" else 1.0)
-        mark = _num(p.get("markPrice"))
-        notional = abs(qty) * mark if mark else _num(p.get("notional"))
-        margin = _num(p.get("initialMargin"))
-        leverage = _num(p.get("leverage"))
-        if leverage is None and margin and notional:
-            leverage = notional / margin
-        pos = Position(
-            key=key, amount=qty, entry_price=_num(p.get("entryPrice")), mark_price=mark,
-            unrealized_pnl=_num(p.get("unrealizedPnl")),
-            liquidation_price=_num(p.get("liquidationPrice")), margin=margin,
-            leverage=leverage, notional=notional,
-        )
-        out[key] = _merge(out[key], pos) if key in out else pos
+    for i, row in enumerate(rows):
+        path = [*spec.rows, i]
+        pos = _perp_row(read, spec, row, path, market)
+        if pos is not None:
+            out[pos.key] = _merge(out[pos.key], pos) if pos.key in out else pos
     return out
 
 
+def _perp_row(
+    read: _Reader, spec: PositionsSpec, row: Any, path: list[str | int],
+    market: Callable[[str], Mapping[str, Any] | None],
+) -> Position | None:
+    """One position row, or None for a flat row or a market that is not a linear perp."""
+    ident = read.text(row, path, spec.market)
+    mkt = market(ident) if ident else None
+    if mkt is None:
+        raise read.fail([*path, spec.market], "unknown market")
+    if not (mkt.get("swap") and mkt.get("linear")):
+        if mkt.get("inverse") or not mkt.get("swap"):
+            return None  # explicitly another kind of contract
+        raise read.fail([*path, spec.market], "market is neither linear nor inverse")
+    size = read.number(row, path, spec.size)
+    side = read.text(row, path, spec.side)
+    if side not in spec.sides:
+        raise read.fail([*path, spec.side], "unknown side")
+    direction = spec.sides[side]
+    if size == 0:
+        return None
+    if direction == "flat":
+        raise read.fail([*path, spec.side], f"says flat but {spec.size} is not 0 (contradiction)")
+    if direction == "size":
+        sign = 1.0 if size > 0 else -1.0
+    else:
+        sign = 1.0 if direction == "long" else -1.0
+        if (size < 0 and not spec.signed_size) or (spec.signed_size and size * sign < 0):
+            raise read.fail([*path, spec.size], f"sign contradicts {spec.side} (contradiction)")
+    contract = _num(mkt.get("contractSize"))
+    if contract is None or contract <= 0:
+        raise read.fail([*path, spec.market], "market has no contract size")
+    qty = sign * abs(size) * contract
+    optional = set(spec.optional)
+
+    def field(name: str, *, low: float | None = None, strict: bool = False) -> float | None:
+        value = read.number(row, path, name, optional=name in optional)
+        if value is not None and low is not None and (value < low or (strict and value == low)):
+            raise read.fail([*path, name], "out of range (sign)")
+        return value
+
+    entry = field(spec.entry_price, low=0.0, strict=True)
+    mark = field(spec.mark_price, low=0.0, strict=True)
+    upnl = field(spec.unrealized_pnl)
+    liq = field(spec.liquidation_price, low=0.0)
+    margin = field(spec.margin, low=0.0)
+    leverage = field(spec.leverage, low=0.0, strict=True) if spec.leverage else None
+    notional = abs(qty) * mark
+    if liq == 0:
+        liq = None  # the venue's "no liquidation price"
+    if liq is not None and (liq - mark) * sign > 0:
+        raise read.fail([*path, spec.liquidation_price],
+                        "on the wrong side of the mark for the position's side (contradiction)")
+    if upnl is not None and not _close(upnl, (mark - entry) * qty, PNL_TOL[0],
+                                       PNL_TOL[1] * notional):
+        raise read.fail([*path, spec.unrealized_pnl],
+                        "does not match (mark - entry) x quantity (contradiction)")
+    if spec.signed_notional:
+        signed = field(spec.signed_notional)
+        if not _close(signed, qty * mark, NOTIONAL_REL_TOL, 0.0):
+            raise read.fail([*path, spec.signed_notional],
+                            "does not match quantity x mark (contradiction)")
+    if leverage is None and margin:
+        leverage = notional / margin
+    key = _perp_key(read.venue, mkt)
+    return Position(
+        key=key, amount=qty, entry_price=entry, mark_price=mark, unrealized_pnl=upnl,
+        liquidation_price=liq, margin=margin, leverage=leverage, notional=notional,
+    )
+
+
 def _merge(a: Position, b: Position) -> Position:
-    """Two legs of one symbol (hedge mode): quantities and money add, prices of the larger leg."""
+    """Two legs of one symbol (hedge mode): quantities and money add, prices of the larger leg.
+
+    A sum with an unknown leg is unknown (None), never the known leg alone.
+    """
 
     def add(x: float | None, y: float | None) -> float | None:
-        return None if x is None and y is None else (x or 0.0) + (y or 0.0)
+        return None if x is None or y is None else x + y
 
     big = a if abs(a.amount) >= abs(b.amount) else b
     return big.model_copy(update={
@@ -214,13 +394,26 @@ def _merge(a: Position, b: Position) -> Position:
 
 
 @_typed
-def account_info(spec: AccountSpec, raw: Any, *, venue: str = "cex") -> AccountInfo:
-    """Account figures from the raw response of the spec's wallet (``venue`` for errors)."""
-    root = dig(raw, spec.path)
+def account_info(
+    venue: str, spec: AccountSpec, raw: Any, endpoint: str = "account"
+) -> AccountInfo:
+    """Account figures from the raw answer of the spec's wallet (``endpoint`` names it in errors).
 
-    def field(name: str | None) -> float | None:
-        return _num(root.get(name)) if (name and isinstance(root, dict)) else None
+    Raises:
+        BadResponseError: no payload, or a figure missing, unparseable, negative where it
+            cannot be, or contradicting the venue's own sum.
+    """
+    read = _Reader(venue, endpoint)
+    root = read.container(raw, spec.path, dict)
+    optional, nonneg = set(spec.optional), set(spec.nonnegative)
 
+    def field(name: str) -> float | None:
+        value = read.number(root, spec.path, name, optional=name in optional)
+        if value is not None and name in nonneg and value < 0:
+            raise read.fail([*spec.path, name], "negative")
+        return value
+
+    read.sums(root, spec.path, spec.checks)
     return AccountInfo(
         quote=spec.quote, margin_balance=field(spec.margin_balance),
         maintenance_margin=field(spec.maintenance_margin),
