@@ -100,12 +100,20 @@ def _add_markets(answers: dict, venue: str, symbols: dict[str, float]) -> None:
         rows.append(new)
 
 
-def _backend(venue: str, served: dict[str, object], markets: dict[str, float] | None = None):
+def recorded_answers(
+    venue: str, served: dict[str, object], markets: dict[str, float] | None = None
+) -> dict:
+    """The canned answers with ``served`` replacing every canned one for its path."""
     answers = load_canned(DATA / f"{venue}.json")
     _add_markets(answers, venue, markets or {})
-    for key in served:  # the recorded answer replaces every canned one for that path
+    for key in served:
         answers = {k: v for k, v in answers.items() if k.split("?")[0] != key.split("?")[0]}
     answers.update(served)
+    return answers
+
+
+def _backend(venue: str, served: dict[str, object], markets: dict[str, float] | None = None):
+    answers = recorded_answers(venue, served, markets)
     return CEXLiveBackend(venue_defaults()[venue], environ=ENV,
                           transport=CannedTransport(answers, venue=venue))
 
