@@ -199,15 +199,19 @@ class CEXLiveBackend:
             if not isinstance(b, dict):
                 raise BadResponseError(self.venue, f"{w.endpoint}: unreadable answer")
         raws = {w.name: b.get("info") for w, b in zip(wallets, (first, *others))}
+        strings = self.options.decimal_strings
         out = balance_positions(self.venue, (
-            wallet_amounts(self.venue, w, raws[w.name], self._code) for w in wallets
+            wallet_amounts(self.venue, w, raws[w.name], self._code, decimal_strings=strings)
+            for w in wallets
         ))
-        out.update(perp_positions(self.venue, spec, positions, self._market_by_id))
+        out.update(perp_positions(self.venue, spec, positions, self._market_by_id,
+                                  decimal_strings=strings))
         account = None
         if self.options.account:
             acc = self.options.account
             endpoint = next(w.endpoint for w in wallets if w.name == acc.wallet)
-            account = account_info(self.venue, acc, raws[acc.wallet], endpoint)
+            account = account_info(self.venue, acc, raws[acc.wallet], endpoint,
+                                   decimal_strings=strings)
         now = self._clock()
         return VenueSnapshot(
             venue=self.venue, execution_mode="live", timestamp=server_time,

@@ -143,9 +143,10 @@ def _path(path: Iterable[str | int]) -> str:
 class _Reader:
     """Reads required fields of one endpoint's answer; every failure names venue/endpoint/field."""
 
-    def __init__(self, venue: str, endpoint: str):
+    def __init__(self, venue: str, endpoint: str, decimal_strings: bool = False):
         self.venue = venue
         self.endpoint = endpoint
+        self.decimal_strings = decimal_strings
 
     def fail(self, where: Iterable[str | int], problem: str) -> BadResponseError:
         return BadResponseError(self.venue, f"{self.endpoint}: {_path(where)}: {problem}")
@@ -173,6 +174,8 @@ class _Reader:
             raise self.fail(where, "empty")
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise self.fail(where, "not a number")
+        if self.decimal_strings and not isinstance(value, str):
+            raise self.fail(where, "not a decimal string (the venue sends numbers as strings)")
         try:
             out = float(value)
         except (ValueError, OverflowError):
@@ -208,7 +211,8 @@ class _Reader:
 
 @_typed
 def wallet_amounts(
-    venue: str, spec: WalletSpec, raw: Any, code: Callable[[str], str] = str
+    venue: str, spec: WalletSpec, raw: Any, code: Callable[[str], str] = str,
+    *, decimal_strings: bool = False,
 ) -> dict[str, float]:
     """Per-asset amounts of one wallet from its raw answer.
 
@@ -217,11 +221,12 @@ def wallet_amounts(
         spec: the wallet's spec (rows path, asset and amount fields, checks).
         raw: the raw answer of the wallet's request (ccxt's ``balance['info']``).
         code: maps a venue asset id to its unified code (ccxt's ``safe_currency_code``).
+        decimal_strings: the venue sends every decimal as a JSON string; a bare number is wrong.
 
     Raises:
         BadResponseError: no payload, or a row with a missing, unparseable or contradictory field.
     """
-    read = _Reader(venue, spec.endpoint)
+    read = _Reader(venue, spec.endpoint, decimal_strings)
     rows = read.container(raw, spec.rows, list)
     out: dict[str, float] = {}
     for i, row in enumerate(rows):
@@ -279,6 +284,8 @@ def perp_positions(
     spec: PositionsSpec,
     raw: Any,
     market: Callable[[str], Mapping[str, Any] | None],
+    *,
+    decimal_strings: bool = False,
 ) -> dict[PositionKey, Position]:
     """Linear perp positions from the raw positions answer.
 
@@ -291,12 +298,13 @@ def perp_positions(
         raw: the raw answer of ``spec.call``.
         market: venue instrument id -> ccxt market of ``spec.market_type``; None when the
             venue lists no such market.
+        decimal_strings: the venue sends every decimal as a JSON string; a bare number is wrong.
 
     Raises:
         BadResponseError: no payload, an unknown market or side, a missing or unparseable field,
             or fields that contradict each other.
     """
-    read = _Reader(venue, spec.endpoint)
+    read = _Reader(venue, spec.endpoint, decimal_strings)
     rows = read.container(raw, spec.rows, list)
     out: dict[PositionKey, Position] = {}
     for i, row in enumerate(rows):
@@ -313,6 +321,13 @@ def _perp_row(
 ) -> Position | None:
     """One position row, or None for a flat row or a market that is not a linear perp."""
     ident = read.text(row, path, spec.market)
+    size = read.number(row, path, spec.size)
+    side = read.text(row, path, spec.side)
+    if side not in spec.sides:
+        raise read.fail([*path, spec.side], "unknown side")
+    direction = spec.sides[side]
+    if size == 0:
+        return None  # the venue says flat (binance lists every symbol it has, flat ones too)
     mkt = market(ident) if ident else None
     if mkt is None:
         raise read.fail([*path, spec.market], "unknown market")
@@ -320,13 +335,6 @@ def _perp_row(
         if mkt.get("inverse") or not mkt.get("swap"):
             return None  # explicitly another kind of contract
         raise read.fail([*path, spec.market], "market is neither linear nor inverse")
-    size = read.number(row, path, spec.size)
-    side = read.text(row, path, spec.side)
-    if side not in spec.sides:
-        raise read.fail([*path, spec.side], "unknown side")
-    direction = spec.sides[side]
-    if size == 0:
-        return None
     if direction == "flat":
         raise read.fail([*path, spec.side], f"says flat but {spec.size} is not 0 (contradiction)")
     if direction == "size":
@@ -395,7 +403,8 @@ def _merge(a: Position, b: Position) -> Position:
 
 @_typed
 def account_info(
-    venue: str, spec: AccountSpec, raw: Any, endpoint: str = "account"
+    venue: str, spec: AccountSpec, raw: Any, endpoint: str = "account",
+    *, decimal_strings: bool = False,
 ) -> AccountInfo:
     """Account figures from the raw answer of the spec's wallet (``endpoint`` names it in errors).
 
@@ -403,7 +412,7 @@ def account_info(
         BadResponseError: no payload, or a figure missing, unparseable, negative where it
             cannot be, or contradicting the venue's own sum.
     """
-    read = _Reader(venue, endpoint)
+    read = _Reader(venue, endpoint, decimal_strings)
     root = read.container(raw, spec.path, dict)
     optional, nonneg = set(spec.optional), set(spec.nonnegative)
 

@@ -20,6 +20,7 @@ unified defaults (see "Strict venue mapping" in docs/specs/07B_EXECUTION_INTERFA
         {call: fapiPrivateV3GetPositionRisk, params: {}, rows: [], market: symbol,
          size: positionAmt, side: positionSide, sides: {BOTH: size, LONG: long, SHORT: short},
          signed_size: true, entry_price: entryPrice, mark_price: markPrice, ...}
+      decimal_strings: true                       # every decimal the venue sends is a JSON string
       funding: {params: {}, sign: 1}              # sign: -1 when the venue reports payments made
       error_codes: {field: code, clock_skew: [...], authentication: [...], permission: [...],
                     rate_limited: [...], unavailable: [...]}
@@ -174,6 +175,7 @@ class CexOptions(_Frozen):
     wallets: list[WalletSpec] = Field(min_length=1)
     account: AccountSpec | None = None
     positions: PositionsSpec
+    decimal_strings: bool = False
     time: dict[str, Any] = Field(default_factory=dict)
     funding: FundingSpec = Field(default_factory=FundingSpec)
     deposits: dict[str, Any] = Field(default_factory=dict)
