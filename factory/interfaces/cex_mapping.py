@@ -269,6 +269,7 @@ def balance_positions(
 
 
 def _perp_key(venue: str, market: Mapping[str, Any] | None) -> PositionKey | None:
+    """The Perp key of a linear swap market (None for any other market: funding rows)."""
     if not market or not market.get("swap") or not market.get("linear"):
         return None
     return PositionKey.of(venue, "Perp", f"{market['base']}{market['quote']}")
@@ -331,10 +332,18 @@ def _perp_row(
     mkt = market(ident) if ident else None
     if mkt is None:
         raise read.fail([*path, spec.market], "unknown market")
-    if not (mkt.get("swap") and mkt.get("linear")):
-        if mkt.get("inverse") or not mkt.get("swap"):
-            return None  # explicitly another kind of contract
-        raise read.fail([*path, spec.market], "market is neither linear nor inverse")
+    parts = [dig(mkt, ["info", f]) for f in spec.market_kind.fields]
+    kind = "/".join(parts) if all(isinstance(p, str) for p in parts) else None
+    if kind in spec.market_kind.other:
+        return None  # the venue says another kind of contract (inverse, dated)
+    if kind not in spec.market_kind.perpetual or mkt.get("linear") is not True:
+        raise read.fail([*path, spec.market],
+                        f"market's {'/'.join(spec.market_kind.fields)} is not a known kind")
+    base, quote = mkt.get("base"), mkt.get("quote")
+    spelled = ident.replace("-", "").replace("_", "")
+    if not (isinstance(base, str) and isinstance(quote, str) and base and quote
+            and spelled.startswith(base + quote)):
+        raise read.fail([*path, spec.market], "market's base and quote do not spell its id")
     if direction == "flat":
         raise read.fail([*path, spec.side], f"says flat but {spec.size} is not 0 (contradiction)")
     if direction == "size":
@@ -378,7 +387,7 @@ def _perp_row(
                             "does not match quantity x mark (contradiction)")
     if leverage is None and margin:
         leverage = notional / margin
-    key = _perp_key(read.venue, mkt)
+    key = PositionKey.of(read.venue, "Perp", f"{base}{quote}")
     return Position(
         key=key, amount=qty, entry_price=entry, mark_price=mark, unrealized_pnl=upnl,
         liquidation_price=liq, margin=margin, leverage=leverage, notional=notional,

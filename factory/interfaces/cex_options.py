@@ -41,6 +41,7 @@ __all__ = [
     "CexOptions",
     "ErrorCodes",
     "FundingSpec",
+    "MarketKind",
     "PositionsSpec",
     "RetryAfterHeader",
     "SumCheck",
@@ -103,6 +104,21 @@ class AccountSpec(_Frozen):
 Direction = Literal["size", "long", "short", "flat"]
 
 
+class MarketKind(_Frozen):
+    """Which raw fields of the venue's instrument say what a market is.
+
+    The kind is the values of ``fields`` joined by ``/`` (okx ``SWAP/linear``). A position row
+    maps only when its instrument's kind is one of ``perpetual`` (a linear perpetual) and is left
+    out only when it is one of ``other`` (inverse, dated); any other kind (a field missing
+    included) fails the answer. ccxt's own classification is not trusted alone: it reads a
+    market without its type as something else.
+    """
+
+    fields: list[str] = Field(min_length=1)
+    perpetual: list[str] = Field(min_length=1)
+    other: list[str] = Field(default_factory=list)
+
+
 class PositionsSpec(_Frozen):
     """The raw positions request and the field names of its rows.
 
@@ -111,7 +127,8 @@ class PositionsSpec(_Frozen):
     the direction comes from: ``size`` (the size field is signed: binance one-way, okx net),
     ``long`` / ``short`` (hedge legs, bybit Buy/Sell), ``flat`` (only with a size of exactly 0).
     With ``signed_size`` the size is signed in every mode and must agree with a long/short side
-    (binance hedge mode); otherwise a long/short size must not be negative. The base quantity is
+    (binance hedge mode); otherwise a long/short size must not be negative. ``market_kind`` says
+    which instruments are linear perpetuals (`MarketKind`). The base quantity is
     ``|size| x`` the market's contract size. Fields listed in ``optional`` may be ``""`` for
     "none" (no liquidation price); a liquidation price of 0 also means none.
     ``signed_notional`` names a signed notional the venue sends, cross-checked against the
@@ -123,6 +140,7 @@ class PositionsSpec(_Frozen):
     params: dict[str, Any] = Field(default_factory=dict)
     rows: list[str | int] = Field(default_factory=list)
     market_type: str = "swap"
+    market_kind: MarketKind
     market: str
     size: str
     side: str

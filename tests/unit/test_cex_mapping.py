@@ -162,10 +162,13 @@ def test_zero_balances_and_uncanonical_assets_are_left_out():
 def _okx_markets(ident: str) -> dict | None:
     return {
         "BTC-USDT-SWAP": {"type": "swap", "swap": True, "linear": True, "base": "BTC",
+                          "info": {"instType": "SWAP", "ctType": "linear"},
                           "quote": "USDT", "contractSize": 0.01},
         "BTC-USD-SWAP": {"type": "swap", "swap": True, "linear": False, "inverse": True,
+                         "info": {"instType": "SWAP", "ctType": "inverse"},
                          "base": "BTC", "quote": "USD", "contractSize": 100.0},
         "BTC-USDT-250328": {"type": "future", "swap": False, "future": True, "linear": True,
+                            "info": {"instType": "FUTURES", "ctType": "linear"},
                             "base": "BTC", "quote": "USDT", "contractSize": 0.01},
     }.get(ident)
 
@@ -213,7 +216,7 @@ def test_binance_leverage_is_derived_when_the_venue_omits_it():
            "markPrice": "50000", "unRealizedProfit": "0", "liquidationPrice": "0",
            "initialMargin": "12500", "notional": "-50000"}
     market = {"type": "swap", "swap": True, "linear": True, "base": "BTC", "quote": "USDT",
-              "contractSize": 1.0}
+              "contractSize": 1.0, "info": {"contractType": "PERPETUAL"}}
     out = perp_positions("binance", spec, [row], {"BTCUSDT": market}.get)
     pos: Position = out[PositionKey("binance:Perp:BTCUSDT")]
     assert pos.leverage == pytest.approx(4.0)

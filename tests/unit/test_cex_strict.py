@@ -162,7 +162,7 @@ async def test_bybit_side_that_says_flat_with_a_size_is_a_contradiction():
 def test_hedge_legs_with_an_unknown_margin_sum_to_unknown_not_the_known_leg():
     spec = PositionsSpec.model_validate(venue_defaults()["okx"].options["positions"])
     market = {"type": "swap", "swap": True, "linear": True, "base": "BTC", "quote": "USDT",
-              "contractSize": 0.01}
+              "contractSize": 0.01, "info": {"instType": "SWAP", "ctType": "linear"}}
     leg = {"instId": "BTC-USDT-SWAP", "avgPx": "100", "markPx": "100", "upl": "0",
            "liqPx": "", "lever": "3"}
     rows = [{**leg, "posSide": "long", "pos": "50", "imr": "10"},

@@ -10,7 +10,9 @@ venue documents as possibly empty (``optional`` in its config) may turn unknown.
 - recorded: factory/data/ccxt-recorded (the venue responses ccxt's own tests replay), each served
   at the request our backend makes, beside the canned answers;
 - emulator: what the project's exchange emulator answers for configs/sandbox.yaml, captured
-  over HTTP through the same backend.
+  over HTTP through the same backend;
+- markets: the instrument rows of the perps held (contract size, kind, base and quote are read
+  from them), each mutant loaded by a fresh backend.
 """
 
 from __future__ import annotations
@@ -102,6 +104,46 @@ def test_recorded_answers_change_nothing_silently(ccxt_recorded_dir):
     for name, venue, answers, key in _recorded_sets(ccxt_recorded_dir):
         silent += mutate_every_snapshot_answer(name, venue, answers, [key])
     assert silent == []
+
+
+# -- the instruments of the perps held ---------------------------------------------------------
+
+MARKETS = {  # the swap instrument list a snapshot's markets come from, where its rows are
+    "binance": ("GET /fapi/v1/exchangeInfo", ("symbols",), "symbol"),
+    "bybit": ("GET /v5/market/instruments-info?category=linear", ("result", "list"), "symbol"),
+    "okx": ("GET /api/v5/public/instruments?instType=SWAP", ("data",), "instId"),
+}
+
+
+@pytest.mark.parametrize("venue", VENUES)
+def test_instruments_of_the_perps_held_change_nothing_silently(venue):
+    answers = load_canned(DATA / f"{venue}.json")
+    key, rows_path, ident = MARKETS[venue]
+    runner = SnapshotRunner(venue, answers)
+    same = same_or_declared_unknown(runner.config)
+    held = {p.split(":")[2] for p in runner.snapshot()["positions"] if ":Perp:" in p}
+    runner.close()
+    rows = answers[key]
+    for step in rows_path:
+        rows = rows[step]
+    mine = {i for i, row in enumerate(rows)
+            if str(row.get(ident)).replace("-", "").replace("SWAP", "") in held}
+    assert len(mine) == len(held) == 2
+    depth = len(rows_path)
+
+    def include(path):  # every field of a held instrument's own row
+        return len(path) == depth + 2 and path[depth] in mine
+
+    def evaluate(answer):
+        fresh = SnapshotRunner(venue, {**answers, key: answer})  # markets load once per backend
+        try:
+            return fresh.snapshot()
+        finally:
+            fresh.close()
+
+    outcome = run_mutations(f"{venue} canned markets {key}", answers[key], evaluate, TYPED,
+                            include=include, same=same)
+    assert outcome.mutations > 100 and outcome.silent == []
 
 
 # -- answers of the project's exchange emulator ---------------------------------------------
