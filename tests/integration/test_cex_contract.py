@@ -167,7 +167,7 @@ async def test_a_stale_timestamp_is_resynced_not_an_authentication_error(
     snap = await snapshot(interface(emulator, venue))
     assert snap.status == "ok"
     assert snap.amounts() == pytest.approx(contract_account(venue).expected_amounts(venue))
-    assert [r.outcome for r in emulator.requests(venue) if r.signed][0] == "unauthenticated"
+    assert next(r.outcome for r in emulator.requests(venue) if r.signed) == "unauthenticated"
 
 
 @pytest.mark.parametrize("venue", VENUES)

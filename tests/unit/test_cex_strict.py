@@ -10,7 +10,7 @@ field, and the monitor keeps the venue's last good values as stale.
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ from factory.positions import PositionKey
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "cex"
 NOW = 1_732_000_000.0
-SERVER_TIME = datetime(2024, 11, 19, 7, 6, 40, tzinfo=timezone.utc)
+SERVER_TIME = datetime(2024, 11, 19, 7, 6, 40, tzinfo=UTC)
 ENV = {
     "BASIS_BINANCE_API_KEY": "k", "BASIS_BINANCE_API_SECRET": "s",
     "BASIS_BYBIT_API_KEY": "k", "BASIS_BYBIT_API_SECRET": "s",

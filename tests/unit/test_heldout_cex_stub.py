@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -52,9 +53,9 @@ class Perp:
 class BinanceStub:
     """Binance spot ``GET /api/v3/account`` and USD-M ``/fapi/v3/account``, ``/positionRisk``."""
 
-    spot = {"ETH": (3.5, 0.5), "USDT": (250.75, 0.0), "BNB": (0.0, 0.0)}  # free, locked
+    spot: ClassVar = {"ETH": (3.5, 0.5), "USDT": (250.75, 0.0), "BNB": (0.0, 0.0)}  # free, locked
     wallet = 12000.0
-    legs = [  # (positionSide, leg): one-way BTC long, hedge-mode ETH short, a flat row
+    legs: ClassVar = [  # (positionSide, leg): one-way BTC long, hedge-mode ETH short, a flat row
         ("BOTH", Perp("BTC", 0.25, 65000.0, 66000.0, 3300.0, 41000.0)),
         ("SHORT", Perp("ETH", -3.0, 3200.0, 3100.0, 930.0, 6400.0)),
         ("BOTH", Perp("SOL", 0.0, 0.0, 150.0, 0.0, None)),
@@ -98,9 +99,9 @@ class BinanceStub:
 class OkxStub:
     """OKX v5 ``/account/balance``, ``/asset/balances``, ``/account/positions`` (long/short mode)."""
 
-    cash = {"USDT": 8000.0, "ETH": 0.0}
-    funding = {"USDT": 500.0, "BTC": 0.01}
-    legs = [  # contracts of 0.01 BTC / 0.1 ETH
+    cash: ClassVar = {"USDT": 8000.0, "ETH": 0.0}
+    funding: ClassVar = {"USDT": 500.0, "BTC": 0.01}
+    legs: ClassVar = [  # contracts of 0.01 BTC / 0.1 ETH
         ("long", "BTC", 12, 0.01, 64000.0, 66000.0, 264.0, 50000.0),
         ("short", "ETH", 20, 0.1, 3300.0, 3100.0, 124.0, ""),
     ]
