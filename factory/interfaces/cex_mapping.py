@@ -38,7 +38,15 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from factory.errors import BadResponseError, BasisError
-from factory.interfaces.cex_options import AccountSpec, PositionsSpec, SumCheck, WalletSpec
+from factory.interfaces.cex_fields import (
+    NOTIONAL_REL_TOL,
+    PNL_TOL,
+    SUM_TOL,
+    FieldReader,
+    close_enough,
+    dig,
+)
+from factory.interfaces.cex_options import AccountSpec, PositionsSpec, WalletSpec
 from factory.positions import AccountInfo, Position, PositionKey, Transfer, utc
 
 __all__ = [
@@ -59,17 +67,6 @@ log = logging.getLogger(__name__)
 
 #: What reading a malformed answer raises in plain Python (pydantic's ValidationError included).
 UNREADABLE = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError)
-
-#: ``sum(parts)`` vs ``total`` of a `SumCheck`: absolute, relative to the largest magnitude.
-#: Venues print 8 decimals, so honest sums agree far inside this; a flipped part moves the sum
-#: by twice its size.
-SUM_TOL = (1e-6, 1e-6)
-#: Unrealized PnL vs ``(mark - entry) x quantity``: relative to the larger of the two, plus an
-#: absolute part relative to the notional (prices are rounded to the tick).
-PNL_TOL = (0.01, 1e-6)
-#: A signed notional vs ``quantity x mark``, relative.
-NOTIONAL_REL_TOL = 0.01
-
 
 def _typed(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a failure to read an answer into `BadResponseError` (venue: ``venue=`` or arg 1)."""
@@ -102,18 +99,6 @@ class FundingPayment(BaseModel):
     id: str | None = None
 
 
-def dig(data: Any, path: Iterable[str | int]) -> Any:
-    """Follow keys / indexes into nested JSON; None when a step is missing."""
-    for step in path:
-        if isinstance(data, dict):
-            data = data.get(step)
-        elif isinstance(data, list) and isinstance(step, int) and -len(data) <= step < len(data):
-            data = data[step]
-        else:
-            return None
-    return data
-
-
 def _num(value: Any) -> float | None:
     """A number from a venue field; None when absent or not numeric (lenient: funding, transfers).
 
@@ -133,82 +118,6 @@ def _num(value: Any) -> float | None:
     return out
 
 
-def _path(path: Iterable[str | int]) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
-    return out or "answer"
-
-
-class _Reader:
-    """Reads required fields of one endpoint's answer; every failure names venue/endpoint/field."""
-
-    def __init__(self, venue: str, endpoint: str, decimal_strings: bool = False):
-        self.venue = venue
-        self.endpoint = endpoint
-        self.decimal_strings = decimal_strings
-
-    def fail(self, where: Iterable[str | int], problem: str) -> BadResponseError:
-        return BadResponseError(self.venue, f"{self.endpoint}: {_path(where)}: {problem}")
-
-    def container(self, raw: Any, path: list[str | int], kind: type) -> Any:
-        """The payload container at ``path``; a missing or mistyped one is 'no payload'."""
-        node = dig(raw, path)
-        if not isinstance(node, kind):
-            raise self.fail(path, f"no payload (expected a {kind.__name__})")
-        return node
-
-    def number(
-        self, row: Any, path: list[str | int], name: str, *, optional: bool = False
-    ) -> float | None:
-        """The number in ``row[name]``; ``""``/null read as None only when ``optional``."""
-        where = [*path, name]
-        if not isinstance(row, dict):
-            raise self.fail(path, "not an object")
-        if name not in row:
-            raise self.fail(where, "missing")
-        value = row[name]
-        if value is None or value == "":
-            if optional:
-                return None
-            raise self.fail(where, "empty")
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            raise self.fail(where, "not a number")
-        if self.decimal_strings and not isinstance(value, str):
-            raise self.fail(where, "not a decimal string (the venue sends numbers as strings)")
-        try:
-            out = float(value)
-        except (ValueError, OverflowError):
-            raise self.fail(where, "not a number") from None
-        if not math.isfinite(out):
-            raise self.fail(where, "not a finite number")
-        return out
-
-    def text(self, row: Any, path: list[str | int], name: str) -> str:
-        """The string in ``row[name]`` (may be ``""`` only where the caller accepts it)."""
-        if not isinstance(row, dict):
-            raise self.fail(path, "not an object")
-        if name not in row:
-            raise self.fail([*path, name], "missing")
-        value = row[name]
-        if not isinstance(value, str):
-            raise self.fail([*path, name], "not a string")
-        return value
-
-    def sums(self, row: dict, path: list[str | int], checks: Iterable[SumCheck]) -> None:
-        """Every `SumCheck` whose fields are all present must hold within `SUM_TOL`."""
-        for check in checks:
-            names = [*check.parts, check.total]
-            if not all(row.get(n) not in (None, "") for n in names):
-                continue
-            parts = [self.number(row, path, n) for n in check.parts]
-            total = self.number(row, path, check.total)
-            size = max(abs(total), *(abs(p) for p in parts))
-            if abs(sum(parts) - total) > SUM_TOL[0] + SUM_TOL[1] * size:
-                raise self.fail([*path, check.total],
-                                f"does not equal {' + '.join(check.parts)} (contradiction)")
-
-
 @_typed
 def wallet_amounts(
     venue: str, spec: WalletSpec, raw: Any, code: Callable[[str], str] = str,
@@ -226,7 +135,7 @@ def wallet_amounts(
     Raises:
         BadResponseError: no payload, or a row with a missing, unparseable or contradictory field.
     """
-    read = _Reader(venue, spec.endpoint, decimal_strings)
+    read = FieldReader(venue, spec.endpoint, decimal_strings)
     rows = read.container(raw, spec.rows, list)
     out: dict[str, float] = {}
     for i, row in enumerate(rows):
@@ -275,10 +184,6 @@ def _perp_key(venue: str, market: Mapping[str, Any] | None) -> PositionKey | Non
     return PositionKey.of(venue, "Perp", f"{market['base']}{market['quote']}")
 
 
-def _close(a: float, b: float, rel: float, abs_: float) -> bool:
-    return abs(a - b) <= abs_ + rel * max(abs(a), abs(b))
-
-
 @_typed
 def perp_positions(
     venue: str,
@@ -305,7 +210,7 @@ def perp_positions(
         BadResponseError: no payload, an unknown market or side, a missing or unparseable field,
             or fields that contradict each other.
     """
-    read = _Reader(venue, spec.endpoint, decimal_strings)
+    read = FieldReader(venue, spec.endpoint, decimal_strings)
     rows = read.container(raw, spec.rows, list)
     out: dict[PositionKey, Position] = {}
     for i, row in enumerate(rows):
@@ -317,7 +222,7 @@ def perp_positions(
 
 
 def _perp_row(
-    read: _Reader, spec: PositionsSpec, row: Any, path: list[str | int],
+    read: FieldReader, spec: PositionsSpec, row: Any, path: list[str | int],
     market: Callable[[str], Mapping[str, Any] | None],
 ) -> Position | None:
     """One position row, or None for a flat row or a market that is not a linear perp."""
@@ -376,13 +281,13 @@ def _perp_row(
     if liq is not None and (liq - mark) * sign > 0:
         raise read.fail([*path, spec.liquidation_price],
                         "on the wrong side of the mark for the position's side (contradiction)")
-    if upnl is not None and not _close(upnl, (mark - entry) * qty, PNL_TOL[0],
+    if upnl is not None and not close_enough(upnl, (mark - entry) * qty, PNL_TOL[0],
                                        PNL_TOL[1] * notional):
         raise read.fail([*path, spec.unrealized_pnl],
                         "does not match (mark - entry) x quantity (contradiction)")
     if spec.signed_notional:
         signed = field(spec.signed_notional)
-        if not _close(signed, qty * mark, NOTIONAL_REL_TOL, 0.0):
+        if not close_enough(signed, qty * mark, NOTIONAL_REL_TOL, 0.0):
             raise read.fail([*path, spec.signed_notional],
                             "does not match quantity x mark (contradiction)")
     if leverage is None and margin:
@@ -421,7 +326,7 @@ def account_info(
         BadResponseError: no payload, or a figure missing, unparseable, negative where it
             cannot be, or contradicting the venue's own sum.
     """
-    read = _Reader(venue, endpoint, decimal_strings)
+    read = FieldReader(venue, endpoint, decimal_strings)
     root = read.container(raw, spec.path, dict)
     optional, nonneg = set(spec.optional), set(spec.nonnegative)
 

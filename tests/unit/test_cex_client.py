@@ -10,6 +10,7 @@ import ccxt.async_support as ccxt
 import pytest
 
 import factory.interfaces.cex_client as cex_client
+import factory.interfaces.cex_fields as cex_fields
 import factory.interfaces.cex_hooks as cex_hooks
 import factory.interfaces.cex_live as cex_live
 import factory.interfaces.cex_mapping as cex_mapping
@@ -191,6 +192,8 @@ def _mode():
 
 @pytest.mark.parametrize("module, names", [
     (cex_live, ["CEXLiveBackend", "MIN_SERVER_TIME_MS"]),
+    (cex_fields, ["FieldReader", "NOTIONAL_REL_TOL", "PNL_TOL", "SUM_TOL", "close_enough", "dig",
+                  "field_path"]),
     (cex_hooks, ["AfterResponse", "BeforeRequest", "Endpoint", "EndpointResolver",
                  "RequestHooks"]),
     (cex_client, ["Transport", "Wire", "build_client", "client_class", "reroot_urls"]),
