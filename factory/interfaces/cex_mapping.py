@@ -17,13 +17,11 @@ zero standing in for an unknown.
 - funding incomes -> `FundingPayment` (amount > 0 received);
 - deposits / withdrawals not final -> `Transfer`.
 
-Redundant fields are cross-checked so that a flipped sign or a misread field is caught where the
-venue gives a second source: ``SumCheck`` rows (binance ``walletBalance + unrealizedProfit ==
-marginBalance``, okx ``cashBal + upl == eq``, bybit ``walletBalance + unrealisedPnl == equity``)
-within `SUM_TOL`; a position's unrealized PnL against ``(mark - entry) x quantity`` within
-`PNL_TOL`; a signed notional against ``quantity x mark`` within `NOTIONAL_REL_TOL`; the
-liquidation price on the right side of the mark (below for a long, above for a short); prices
-positive, margins and balances declared non-negative not negative.
+Redundant fields are cross-checked where the venue gives a second source, so a flipped sign or
+a misread field is caught: the venue's own sums (`SumCheck`), unrealized PnL against
+``(mark - entry) x quantity``, a signed notional against ``quantity x mark`` (tolerances in
+`factory.interfaces.cex_fields`), the liquidation price on the mark's far side for the
+position's direction, positive prices, non-negative margins and balances where declared.
 """
 
 from __future__ import annotations
@@ -67,6 +65,7 @@ log = logging.getLogger(__name__)
 
 #: What reading a malformed answer raises in plain Python (pydantic's ValidationError included).
 UNREADABLE = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError)
+
 
 def _typed(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn a failure to read an answer into `BadResponseError` (venue: ``venue=`` or arg 1)."""
@@ -344,6 +343,12 @@ def account_info(
     )
 
 
+def _row_id(row: Mapping[str, Any], index: int) -> str:
+    """The venue's id of a parsed row, else its position in the parsed list."""
+    ident = row.get("id")
+    return repr(ident) if isinstance(ident, str) and ident else f"row {index}"
+
+
 @_typed
 def funding_payments(
     venue: str,
@@ -351,13 +356,21 @@ def funding_payments(
     market: Callable[[str], Mapping[str, Any] | None],
     sign: int = 1,
 ) -> list[FundingPayment]:
-    """Funding payments on linear perps, oldest first; ``sign`` makes amounts 'received'."""
+    """Funding payments on linear perps, oldest first; ``sign`` makes amounts 'received'.
+
+    Rows of markets that are not linear perps (or no longer listed) are left out; a row without
+    its instrument, or a linear perp's row without its amount or time, fails the answer.
+    """
     out = []
-    for r in rows:
-        key = _perp_key(venue, market(r.get("symbol") or ""))
-        amount, ts = _num(r.get("amount")), r.get("timestamp")
-        if key is None or amount is None or ts is None:
+    for i, r in enumerate(rows):
+        if not r.get("symbol"):
+            raise BadResponseError(venue, f"funding {_row_id(r, i)}: no instrument")
+        key = _perp_key(venue, market(r["symbol"]))
+        if key is None:
             continue
+        amount, ts = _num(r.get("amount")), r.get("timestamp")
+        if amount is None or ts is None:
+            raise BadResponseError(venue, f"funding {_row_id(r, i)}: no amount or time")
         out.append(FundingPayment(venue=venue, key=key, asset=str(r.get("code") or ""),
                                   amount=sign * amount, timestamp=utc(ts / 1000.0),
                                   id=r.get("id")))
@@ -375,14 +388,21 @@ def transfers_in_transit(
     """Deposits and withdrawals not yet credited (ccxt status in ``statuses``), oldest first.
 
     A deposit goes from its sending address (``external`` when unknown) to the venue; a
-    withdrawal from the venue to its address.
+    withdrawal from the venue to its address. A row without a status fails the answer (it may
+    be in transit), and so does an unfinished one without its amount or time.
     """
     wanted = set(statuses)
     out = []
     for kind, rows in (("deposit", deposits), ("withdrawal", withdrawals)):
-        for t in rows:
+        for i, t in enumerate(rows):
+            if not t.get("status"):
+                raise BadResponseError(venue, f"{kind} {_row_id(t, i)}: no status")
+            if t["status"] not in wanted:
+                continue
             amount, ts = _num(t.get("amount")), t.get("timestamp")
-            if t.get("status") not in wanted or not amount or ts is None:
+            if amount is None or ts is None:
+                raise BadResponseError(venue, f"{kind} {_row_id(t, i)}: no amount or time")
+            if amount == 0:
                 continue
             if kind == "deposit":
                 address = t.get("addressFrom")

@@ -205,3 +205,29 @@ async def test_the_monitor_keeps_the_last_good_values_stale_when_a_field_goes_mi
     assert okx.positions[PositionKey("okx:Perp:BTCUSDT")].amount == pytest.approx(-0.3)
     assert "data[0].pos: missing" in (okx.error or "")
     await backend.close()
+
+
+async def funding_and_transfers(venue: str, edit):
+    answers = load_canned(DATA / f"{venue}.json")
+    edit(answers)
+    be = CEXLiveBackend(venue_defaults()[venue], environ=ENV, clock=lambda: NOW,
+                        transport=CannedTransport(answers, venue=venue))
+    try:
+        return await be.fetch_funding_history(), await be.fetch_transfers_in_transit()
+    finally:
+        await be.close()
+
+
+@pytest.mark.parametrize("edit, message", [
+    # a funding payment of 6.10 USDT without its amount was left out of the carry
+    (drop("GET /fapi/v1/income", 0, "income"), "funding 'f-1': no amount or time"),
+    # a 2,000 USDT withdrawal without its status was not in transit: money vanished
+    (drop("GET /sapi/v1/capital/withdraw/history", 0, "status"),
+     "withdrawal 'wd-pending': no status"),
+])
+async def test_a_funding_or_transfer_row_missing_its_figure_fails_never_vanishes(edit, message):
+    funding, transfers = await funding_and_transfers("binance", lambda a: None)
+    assert {f.id for f in funding} == {"f-1", "f-2"}
+    assert {t.id for t in transfers} == {"dep-pending", "wd-pending"}
+    with pytest.raises(BadResponseError, match=message):
+        await funding_and_transfers("binance", edit)
