@@ -51,6 +51,7 @@ def dig(data: Any, path: Iterable[str | int]) -> Any:
 
 
 def field_path(path: Iterable[str | int]) -> str:
+    """``["data", 0, "pos"]`` -> ``data[0].pos``, as errors name a field."""
     out = ""
     for step in path:
         out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
@@ -66,6 +67,7 @@ class FieldReader:
         self.decimal_strings = decimal_strings
 
     def fail(self, where: Iterable[str | int], problem: str) -> BadResponseError:
+        """The error for ``problem`` at the field ``where`` of this endpoint's answer."""
         return BadResponseError(self.venue, f"{self.endpoint}: {field_path(where)}: {problem}")
 
     def container(self, raw: Any, path: list[str | int], kind: type) -> Any:
