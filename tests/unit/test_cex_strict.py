@@ -122,9 +122,10 @@ async def test_an_explicitly_empty_position_list_is_a_flat_book():
                                             "bybit:BaseToken:BTC": 0.1})
 
 
-async def test_a_server_time_at_the_epoch_is_not_a_venue_clock():
+@pytest.mark.parametrize("ms", [0, 1000, 86_400_000])  # 1970-01-01 and -02: not a venue clock
+async def test_a_server_time_at_the_epoch_is_not_a_venue_clock(ms):
     edit = envelope("GET /v5/market/time", {"retCode": 0, "retMsg": "OK", "result": {},
-                                            "time": 0})
+                                            "time": ms})
     with pytest.raises(BadResponseError, match="no server time"):
         await snapshot("bybit", edit)
 
