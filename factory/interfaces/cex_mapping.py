@@ -211,6 +211,8 @@ def perp_positions(
     """
     read = FieldReader(venue, spec.endpoint, decimal_strings)
     rows = read.container(raw, spec.rows, list)
+    if spec.page_size is not None and len(rows) >= spec.page_size:
+        raise read.fail(spec.rows, "a full page: more positions may follow")
     out: dict[PositionKey, Position] = {}
     for i, row in enumerate(rows):
         path = [*spec.rows, i]

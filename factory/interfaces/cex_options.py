@@ -132,7 +132,9 @@ class PositionsSpec(_Frozen):
     ``|size| x`` the market's contract size. Fields listed in ``optional`` may be ``""`` for
     "none" (no liquidation price); a liquidation price of 0 also means none.
     ``signed_notional`` names a signed notional the venue sends, cross-checked against the
-    quantity; ``leverage: null`` derives leverage from notional / margin.
+    quantity; ``leverage: null`` derives leverage from notional / margin. ``page_size``: the
+    request reads one page of that many rows; a full page fails the answer, since positions
+    may follow on the next page and a book without them is not the book.
     """
 
     call: str
@@ -154,6 +156,7 @@ class PositionsSpec(_Frozen):
     leverage: str | None = None
     signed_notional: str | None = None
     optional: list[str] = Field(default_factory=list)
+    page_size: int | None = Field(default=None, ge=1)
 
 
 class FundingSpec(_Frozen):

@@ -232,3 +232,12 @@ async def test_a_funding_or_transfer_row_missing_its_figure_fails_never_vanishes
     assert {t.id for t in transfers} == {"dep-pending", "wd-pending"}
     with pytest.raises(BadResponseError, match=message):
         await funding_and_transfers("binance", edit)
+
+
+async def test_a_full_page_of_bybit_positions_is_not_the_whole_book():
+    def two_hundred(answers):
+        rows = answers[BYBIT_POSITIONS]["result"]["list"]
+        rows[:] = [copy.deepcopy(rows[i % 2]) for i in range(200)]
+
+    with pytest.raises(BadResponseError, match="result.list: a full page"):
+        await snapshot("bybit", two_hundred)
