@@ -15,7 +15,8 @@ The whole tree::
         │   ├── RpcUnreachableError      chain node not reachable
         │   └── ResponseTooLargeError    the answer passed the venue's max_response_bytes (read stopped)
         └── FatalVenueError              retrying cannot help
-            ├── AuthenticationError      bad key, bad signature, stale timestamp
+            ├── AuthenticationError      bad key, bad signature
+            ├── ClockSkewError           timestamp outside the venue's window even after a resync
             ├── PermissionDeniedError    key lacks the permission
             ├── BadRequestError          the venue rejected the request as malformed
             ├── BadResponseError         the venue answered something we cannot parse
@@ -47,6 +48,7 @@ __all__ = [
     "BadResponseError",
     "BasisError",
     "CallRevertedError",
+    "ClockSkewError",
     "ConfigError",
     "ContractMissingError",
     "FatalVenueError",
@@ -202,7 +204,16 @@ class FatalVenueError(VenueError):
 
 
 class AuthenticationError(FatalVenueError):
-    """Bad API key, bad signature or a timestamp outside the venue's window."""
+    """Bad API key or bad signature."""
+
+
+class ClockSkewError(FatalVenueError):
+    """The venue rejected the request timestamp as outside its window, even after a resync.
+
+    Binance -1021, bybit 10002, okx 50102. The CEX backend resyncs its clock offset from the
+    venue's server time and retries once on the first one; this error leaves only when the retry
+    failed too.
+    """
 
 
 class PermissionDeniedError(FatalVenueError):

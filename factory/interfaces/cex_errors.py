@@ -13,6 +13,7 @@ what happened                                  typed error
 answer larger than max_response_bytes          ResponseTooLargeError (read stopped at the cap)
 HTTP 418, a status in ``ip_ban_s`` (bybit 403)  RateLimitedError(banned=True)
 HTTP 429, rate-limit code, DDoSProtection      RateLimitedError(retry_after_s)
+clock-skew code (timestamp window)            ClockSkewError
 auth code, ccxt AuthenticationError/InvalidNonce  AuthenticationError
 permission code, ccxt PermissionDenied         PermissionDeniedError
 HTTP 5xx, unavailable code, OnMaintenance      VenueUnavailableError
@@ -39,6 +40,7 @@ from factory.errors import (
     AuthenticationError,
     BadRequestError,
     BadResponseError,
+    ClockSkewError,
     PermissionDeniedError,
     RateLimitedError,
     ResponseTooLargeError,
@@ -145,6 +147,8 @@ def translate_error(
         return rate_limited()
     # the venue's own code before ccxt's type: ccxt reads binance -2015 (revoked key) after a
     # first good request as a temporary ban (DDoSProtection); the venue config says credentials
+    if code is not None and code in codes.clock_skew:
+        return make(ClockSkewError, "request timestamp outside the venue's window (clock skew)")
     if code is not None and code in codes.authentication:
         return make(AuthenticationError, "credentials rejected")
     if code is not None and code in codes.permission:

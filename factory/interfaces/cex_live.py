@@ -8,7 +8,14 @@ translated once (`factory.interfaces.cex_errors`).
 
 A snapshot is: markets (first call only) -> the first wallet (one signed request, so bad
 credentials fail before anything else is sent) -> server time, the other wallets and the perp
-positions concurrently. Its ``timestamp`` is the venue's server time.
+positions (the raw endpoint named in ``options.positions.call``) concurrently. Its ``timestamp``
+is the venue's server time. Amounts are read from the raw answers by the strict mapping
+(`factory.interfaces.cex_mapping`): a missing field fails the snapshot, it never shrinks it.
+
+Clock skew: when the venue rejects a request timestamp as outside its window
+(`ClockSkewError`, binance -1021, bybit 10002, okx 50102), the backend resyncs ccxt's clock
+offset from the venue's server time (``load_time_difference``) and retries the snapshot once;
+only a second rejection leaves, as `ClockSkewError`.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from typing import Any
 import ccxt.async_support as ccxt
 
 from factory.config import VenueConfig
-from factory.errors import BadResponseError, VenueError
+from factory.errors import BadResponseError, ClockSkewError, VenueError
 from factory.interfaces.cex_client import Transport, Wire, build_client
 from factory.interfaces.cex_errors import PARSE_ERRORS, translate_error
 from factory.interfaces.cex_hooks import EndpointResolver, RequestHooks
@@ -39,7 +46,10 @@ from factory.interfaces.cex_mapping import (
 from factory.interfaces.cex_options import cex_options
 from factory.positions import Transfer, VenueSnapshot, utc
 
-__all__ = ["CEXLiveBackend"]
+__all__ = ["MIN_SERVER_TIME_MS", "CEXLiveBackend"]
+
+#: A server time before this (2017-07-14) is not a venue's clock: an epoch default or garbage.
+MIN_SERVER_TIME_MS = 1_500_000_000_000
 
 
 class CEXLiveBackend:
@@ -123,6 +133,18 @@ class CEXLiveBackend:
         markets = self.client.markets or {}
         return markets.get(symbol)
 
+    def _market_by_id(self, ident: str) -> Mapping[str, Any] | None:
+        """The market a position row names: of the positions' market type, else any contract.
+
+        None when the venue lists no contract under that id (the mapping rejects the row).
+        """
+        found = (self.client.markets_by_id or {}).get(ident) or []
+        kind = self.options.positions.market_type
+        for market in found:
+            if market.get("type") == kind:
+                return market
+        return next((m for m in found if m.get("contract")), None)
+
     def _code(self, asset: str) -> str:
         return self.client.safe_currency_code(asset)
 
@@ -132,16 +154,34 @@ class CEXLiveBackend:
         """Balances, perp positions and account figures now, in canonical keys.
 
         ``timestamp`` is the time asked for; a live venue answers with its current state and
-        the snapshot carries the venue's server time.
+        the snapshot carries the venue's server time. A timestamp-window rejection resyncs the
+        clock offset and retries once.
+
+        Raises:
+            ClockSkewError: the venue rejected the timestamp again after the resync.
+            BadResponseError: an answer without its payload, or with a field missing,
+                unparseable or contradicting another (naming venue, endpoint and field).
         """
         started = self._clock()
+        try:
+            return await self._snapshot(started)
+        except ClockSkewError:
+            await self.resync_clock()
+            return await self._snapshot(started)
+
+    async def resync_clock(self) -> None:
+        """Set ccxt's clock offset from the venue's server time (one public request)."""
+        await self._call(self.client.load_time_difference, dict(self.options.time))
+
+    async def _snapshot(self, started: float) -> VenueSnapshot:
         client = self.client
         wallets = self.options.wallets
+        spec = self.options.positions
         await self._call(client.load_markets)
         first = await self._call(client.fetch_balance, dict(wallets[0].params))
         results = await asyncio.gather(
             self._call(client.fetch_time, dict(self.options.time)),
-            self._call(client.fetch_positions, None, dict(self.options.positions)),
+            self._call(getattr(client, spec.call), dict(spec.params)),
             *(self._call(client.fetch_balance, dict(w.params)) for w in wallets[1:]),
             return_exceptions=True,
         )
@@ -153,21 +193,26 @@ class CEXLiveBackend:
             server_time = utc(server_ms / 1000.0)
         except UNREADABLE:
             server_time = None
-        if not isinstance(server_ms, (int, float)) or server_ms <= 0 or server_time is None:
+        if (not isinstance(server_ms, (int, float)) or isinstance(server_ms, bool)
+                or server_ms < MIN_SERVER_TIME_MS or server_time is None):
             raise BadResponseError(self.venue, "fetch_time(): no server time in the answer")
-        if not isinstance(positions, list) or not all(
-            isinstance(b, dict) for b in (first, *others)
-        ):
-            raise BadResponseError(self.venue, "positions or balances: unreadable answer")
-        balances = dict(zip((w.name for w in wallets), [first, *others]))
+        for w, b in zip(wallets, (first, *others)):
+            if not isinstance(b, dict):
+                raise BadResponseError(self.venue, f"{w.endpoint}: unreadable answer")
+        raws = {w.name: b.get("info") for w, b in zip(wallets, (first, *others))}
+        strings = self.options.decimal_strings
         out = balance_positions(self.venue, (
-            wallet_amounts(w, balances[w.name], self._code, venue=self.venue) for w in wallets
+            wallet_amounts(self.venue, w, raws[w.name], self._code, decimal_strings=strings)
+            for w in wallets
         ))
-        out.update(perp_positions(self.venue, positions, self._market))
-        spec = self.options.account
+        out.update(perp_positions(self.venue, spec, positions, self._market_by_id,
+                                  decimal_strings=strings))
         account = None
-        if spec:
-            account = account_info(spec, balances[spec.wallet].get("info"), venue=self.venue)
+        if self.options.account:
+            acc = self.options.account
+            endpoint = next(w.endpoint for w in wallets if w.name == acc.wallet)
+            account = account_info(self.venue, acc, raws[acc.wallet], endpoint,
+                                   decimal_strings=strings)
         now = self._clock()
         return VenueSnapshot(
             venue=self.venue, execution_mode="live", timestamp=server_time,

@@ -1,19 +1,28 @@
 """The CEX venue knowledge the live backend reads from ``options`` in configs/venues/<cex>.yaml.
 
 Everything venue-specific the backend needs is data here, so `factory.interfaces.cex_live`
-has no per-venue branches::
+and `factory.interfaces.cex_mapping` have no per-venue branches. Amounts, sides and margin
+figures are read from the venue's raw JSON through the field names below, never from ccxt's
+unified defaults (see "Strict venue mapping" in docs/specs/07B_EXECUTION_INTERFACES.md)::
 
     options:
       ccxt: {options: {...}, has: {...}}        # ccxt constructor settings
-      wallets:                                    # one fetch_balance per wallet
-        - {name: spot, params: {type: spot}}
-        - {name: futures, params: {type: swap},   # read raw fields instead of ccxt's total
-           amounts: {items: [assets], asset: asset, amount: walletBalance}}
+      wallets:                                    # one fetch_balance per wallet, read raw
+        - {name: spot, params: {type: spot}, rows: [balances], asset: asset,
+           amounts: [free, locked], nonnegative: true}
+        - {name: futures, params: {type: swap}, rows: [assets], asset: asset,
+           amounts: [walletBalance],
+           checks: [{parts: [walletBalance, unrealizedProfit], total: marginBalance}]}
       account: {wallet: futures, path: [], quote: USDT, margin_balance: totalMarginBalance,
-                maintenance_margin: totalMaintMargin, initial_margin: totalInitialMargin}
-      positions: {}                               # fetch_positions params
+                maintenance_margin: totalMaintMargin, initial_margin: totalInitialMargin,
+                nonnegative: [...], optional: [...], checks: [...]}
+      positions:                                  # one raw ccxt call, rows read by field name
+        {call: fapiPrivateV3GetPositionRisk, params: {}, rows: [], market: symbol,
+         size: positionAmt, side: positionSide, sides: {BOTH: size, LONG: long, SHORT: short},
+         signed_size: true, entry_price: entryPrice, mark_price: markPrice, ...}
+      decimal_strings: true                       # every decimal the venue sends is a JSON string
       funding: {params: {}, sign: 1}              # sign: -1 when the venue reports payments made
-      error_codes: {field: code, authentication: [...], permission: [...],
+      error_codes: {field: code, clock_skew: [...], authentication: [...], permission: [...],
                     rate_limited: [...], unavailable: [...], ip_ban_s: {403: 600}}
       retry_after_headers: [{name: Retry-After, unit: s}]
 """
@@ -32,8 +41,10 @@ __all__ = [
     "CexOptions",
     "ErrorCodes",
     "FundingSpec",
-    "RawAmounts",
+    "MarketKind",
+    "PositionsSpec",
     "RetryAfterHeader",
+    "SumCheck",
     "WalletSpec",
     "cex_options",
 ]
@@ -43,34 +54,109 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class RawAmounts(_Frozen):
-    """Where a wallet's per-asset amounts sit in the raw response (instead of ccxt's total).
+class SumCheck(_Frozen):
+    """A redundancy the venue sends: ``sum(parts) == total`` (within `cex_mapping.SUM_TOL`).
 
-    ``items`` is the key/index path from the response root to the list of entries.
+    Checked on a row when every field is present; a mismatch means a field was misread or
+    mis-signed and fails the snapshot.
     """
 
-    items: list[str | int]
-    asset: str
-    amount: str
+    parts: list[str] = Field(min_length=1)
+    total: str
 
 
 class WalletSpec(_Frozen):
-    """One wallet: the ``fetch_balance`` params that read it."""
+    """One wallet: the ``fetch_balance`` params and where its per-asset amounts sit raw.
+
+    ``rows`` is the key/index path from the raw answer to the list of per-asset entries (it must
+    be there and be a list; ``endpoint`` names the request in errors); each entry's ``asset`` names the asset and the ``amounts`` fields
+    (each required, each a number) add up to its balance.
+    """
 
     name: str
+    endpoint: str
     params: dict[str, Any] = Field(default_factory=dict)
-    amounts: RawAmounts | None = None
+    rows: list[str | int]
+    asset: str
+    amounts: list[str] = Field(min_length=1)
+    nonnegative: bool = False
+    checks: list[SumCheck] = Field(default_factory=list)
 
 
 class AccountSpec(_Frozen):
-    """Which raw fields of which wallet's response hold the account figures."""
+    """Which raw fields of which wallet's answer hold the account figures.
+
+    Each named field must be present and numeric; a field in ``optional`` may be ``""`` (the
+    venue's "not applicable in this account mode"), which reads as unknown (None), never 0.
+    """
 
     wallet: str
     path: list[str | int] = Field(default_factory=list)
     quote: str = "USD"
-    margin_balance: str | None = None
-    maintenance_margin: str | None = None
-    initial_margin: str | None = None
+    margin_balance: str
+    maintenance_margin: str
+    initial_margin: str
+    nonnegative: list[str] = Field(default_factory=list)
+    optional: list[str] = Field(default_factory=list)
+    checks: list[SumCheck] = Field(default_factory=list)
+
+
+Direction = Literal["size", "long", "short", "flat"]
+
+
+class MarketKind(_Frozen):
+    """Which raw fields of the venue's instrument say what a market is.
+
+    The kind is the values of ``fields`` joined by ``/`` (okx ``SWAP/linear``). A position row
+    maps only when its instrument's kind is one of ``perpetual`` (a linear perpetual) and is left
+    out only when it is one of ``other`` (inverse, dated); any other kind (a field missing
+    included) fails the answer. ccxt's own classification is not trusted alone: it reads a
+    market without its type as something else.
+    """
+
+    fields: list[str] = Field(min_length=1)
+    perpetual: list[str] = Field(min_length=1)
+    other: list[str] = Field(default_factory=list)
+
+
+class PositionsSpec(_Frozen):
+    """The raw positions request and the field names of its rows.
+
+    ``call`` is the ccxt implicit API method (the venue's own endpoint), ``rows`` the path from
+    its answer to the list of positions. ``sides`` maps each value of the ``side`` field to where
+    the direction comes from: ``size`` (the size field is signed: binance one-way, okx net),
+    ``long`` / ``short`` (hedge legs, bybit Buy/Sell), ``flat`` (only with a size of exactly 0).
+    With ``signed_size`` the size is signed in every mode and must agree with a long/short side
+    (binance hedge mode); otherwise a long/short size must not be negative. ``market_kind`` says
+    which instruments are linear perpetuals (`MarketKind`). The base quantity is
+    ``|size| x`` the market's contract size. Fields listed in ``optional`` may be ``""`` for
+    "none" (no liquidation price); a liquidation price of 0 also means none.
+    ``signed_notional`` names a signed notional the venue sends, cross-checked against the
+    quantity; ``leverage: null`` derives leverage from notional / margin. ``page_size``: the
+    request reads one page of that many rows; a full page fails the answer, since positions
+    may follow on the next page and a book without them is not the book.
+    """
+
+    call: str
+    endpoint: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    rows: list[str | int] = Field(default_factory=list)
+    market_type: str = "swap"
+    market_kind: MarketKind
+    market: str
+    size: str
+    side: str
+    sides: dict[str, Direction] = Field(min_length=1)
+    signed_size: bool = False
+    entry_price: str
+    mark_price: str
+    unrealized_pnl: str
+    liquidation_price: str
+    margin: str
+    leverage: str | None = None
+    signed_notional: str | None = None
+    optional: list[str] = Field(default_factory=list)
+    page_size: int | None = Field(default=None, ge=1)
 
 
 class FundingSpec(_Frozen):
@@ -84,6 +170,7 @@ class ErrorCodes(_Frozen):
     """The venue's own error codes, by the typed error they mean (compared as strings)."""
 
     field: str = "code"
+    clock_skew: list[str] = Field(default_factory=list)
     authentication: list[str] = Field(default_factory=list)
     permission: list[str] = Field(default_factory=list)
     rate_limited: list[str] = Field(default_factory=list)
@@ -97,7 +184,9 @@ class ErrorCodes(_Frozen):
     def _status_keys(cls, v: Any) -> Any:
         return {str(k): w for k, w in v.items()} if isinstance(v, dict) else v
 
-    @field_validator("authentication", "permission", "rate_limited", "unavailable", mode="before")
+    @field_validator(
+        "clock_skew", "authentication", "permission", "rate_limited", "unavailable", mode="before"
+    )
     @classmethod
     def _strings(cls, v: Any) -> Any:
         return [str(x) for x in v] if isinstance(v, list) else v
@@ -116,7 +205,8 @@ class CexOptions(_Frozen):
     ccxt: dict[str, Any] = Field(default_factory=dict)
     wallets: list[WalletSpec] = Field(min_length=1)
     account: AccountSpec | None = None
-    positions: dict[str, Any] = Field(default_factory=dict)
+    positions: PositionsSpec
+    decimal_strings: bool = False
     time: dict[str, Any] = Field(default_factory=dict)
     funding: FundingSpec = Field(default_factory=FundingSpec)
     deposits: dict[str, Any] = Field(default_factory=dict)

@@ -159,11 +159,15 @@ async def test_wrong_secret_is_one_authentication_error_and_no_retry(emulator, v
 
 
 @pytest.mark.parametrize("venue", VENUES)
-async def test_a_stale_timestamp_is_an_authentication_error(emulator, venue, monkeypatch):
+async def test_a_stale_timestamp_is_resynced_not_an_authentication_error(
+    emulator, venue, monkeypatch
+):
     credentials(emulator, venue, monkeypatch)
     emulator.set_clock_offset(venue, 120.0)  # the venue's clock runs two minutes ahead
-    with pytest.raises(AuthenticationError):
-        await snapshot(interface(emulator, venue))
+    snap = await snapshot(interface(emulator, venue))
+    assert snap.status == "ok"
+    assert snap.amounts() == pytest.approx(contract_account(venue).expected_amounts(venue))
+    assert next(r.outcome for r in emulator.requests(venue) if r.signed) == "unauthenticated"
 
 
 @pytest.mark.parametrize("venue", VENUES)

@@ -29,6 +29,7 @@ from factory.config import venue_defaults
 from factory.errors import (
     AuthenticationError,
     BadResponseError,
+    ClockSkewError,
     RateLimitedError,
     VenueError,
     VenueTimeoutError,
@@ -234,14 +235,32 @@ def test_rejected_credentials_are_one_signed_request_never_retried(engine, good,
 
 @pytest.mark.parametrize(("venue", "offset_s"), [("binance", 120.0), ("binance", -120.0),
                                                  ("okx", 120.0)])
-def test_a_skewed_venue_clock_rejects_our_timestamp_once_and_is_not_retried(
+def test_a_skewed_venue_clock_is_resynced_once_and_the_venue_stays_ok(
     engine, good, clean_exchange, venue, offset_s
 ):
     clean_exchange.set_clock_offset(venue, offset_s)
-    direct_snapshot_error(clean_exchange, venue, AuthenticationError)
-    sent = clean_exchange.requests(venue)
-    assert len(sent) == 1 and sent[0].signed and sent[0].status in (400, 401)
-    stale_under_fault(engine, good, venue, AuthenticationError)
+    clean_exchange.clear_requests()
+    snap = ray.get(venue_actor(venue).snapshot.remote(None, DEADLINE_S), timeout=30)
+    assert snap.status == "ok" and snap.positions == good.venues[venue].positions
+    signed = [(r.status, r.outcome) for r in clean_exchange.requests(venue) if r.signed]
+    assert signed[0][0] in (400, 401) and signed[0][1] == "unauthenticated"  # rejected once
+    assert all(outcome == "ok" for _, outcome in signed[1:])  # then read after the resync
+    fresh = engine.get_real_positions()
+    assert fresh.venues[venue].status == "ok" and fresh.complete
+
+
+def test_a_clock_skew_the_resync_cannot_fix_is_a_clock_skew_error_retried_once(
+    engine, good, clean_exchange
+):
+    clean_exchange.inject("binance", Fault(kind="clock_skew", offset_s=-120.0,
+                                           path_prefix="/api/v3/account"))
+    error = direct_snapshot_error(clean_exchange, "binance", ClockSkewError)
+    assert not isinstance(error, AuthenticationError)
+    sent = [(r.path, r.outcome) for r in clean_exchange.requests("binance")]
+    # the first try, the resync from the server time, the one retry: nothing more
+    assert sent == [("/api/v3/account", "unauthenticated"), ("/api/v3/time", "ok"),
+                    ("/api/v3/account", "unauthenticated")]
+    stale_under_fault(engine, good, "binance", ClockSkewError)
 
 
 @pytest.mark.parametrize(("venue", "path"), [

@@ -10,6 +10,7 @@ import ccxt.async_support as ccxt
 import pytest
 
 import factory.interfaces.cex_client as cex_client
+import factory.interfaces.cex_fields as cex_fields
 import factory.interfaces.cex_hooks as cex_hooks
 import factory.interfaces.cex_live as cex_live
 import factory.interfaces.cex_mapping as cex_mapping
@@ -148,11 +149,11 @@ async def test_hooks_run_around_every_request_with_configured_names_and_weights(
     await iface.get_positions()
     befores = [e for e in hooks.events if e[0] == "before"]
     afters = [e for e in hooks.events if e[0] == "after"]
-    assert len(befores) == len(afters) == len(transport.calls) == 7
+    assert len(befores) == len(afters) == len(transport.calls) == 6
     weights = {e[1]: e[2] for e in befores}
     assert weights == {
         "spot_exchange_info": 20, "fapi_exchange_info": 1, "spot_account": 20, "spot_time": 1,
-        "fapi_leverage_bracket": 1, "fapi_position_risk": 5, "fapi_account": 5,
+        "fapi_position_risk": 5, "fapi_account": 5,
     }
     assert all(status == 200 for _, _, status in afters)
 
@@ -190,13 +191,15 @@ def _mode():
 
 
 @pytest.mark.parametrize("module, names", [
-    (cex_live, ["CEXLiveBackend"]),
+    (cex_live, ["CEXLiveBackend", "MIN_SERVER_TIME_MS"]),
+    (cex_fields, ["FieldReader", "NOTIONAL_REL_TOL", "PNL_TOL", "SUM_TOL", "close_enough", "dig",
+                  "field_path"]),
     (cex_hooks, ["AfterResponse", "BeforeRequest", "Endpoint", "EndpointResolver",
                  "RequestHooks"]),
     (cex_client, ["Transport", "Wire", "build_client", "client_class", "reroot_urls"]),
-    (cex_mapping, ["FundingPayment", "account_info", "balance_positions", "dig",
-                   "funding_payments", "perp_positions", "transfers_in_transit",
-                   "wallet_amounts"]),
+    (cex_mapping, ["FundingPayment", "NOTIONAL_REL_TOL", "PNL_TOL", "SUM_TOL", "account_info",
+                   "balance_positions", "dig", "funding_payments", "perp_positions",
+                   "transfers_in_transit", "wallet_amounts"]),
 ])
 def test_public_names_are_pinned(module, names):
     assert sorted(module.__all__) == names

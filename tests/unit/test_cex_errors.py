@@ -12,6 +12,7 @@ from factory.errors import (
     AuthenticationError,
     BadRequestError,
     BadResponseError,
+    ClockSkewError,
     PermissionDeniedError,
     RateLimitedError,
     VenueNetworkError,
@@ -38,10 +39,12 @@ def codes(venue: str):
     (ccxt.RateLimitExceeded(SECRET_TEXT), 429, "50011", "okx", RateLimitedError, True),
     # credentials: venue codes decide even where ccxt says BadRequest (binance -1022 on /sapi)
     (ccxt.BadRequest(SECRET_TEXT), 400, "-1022", "binance", AuthenticationError, False),
-    (ccxt.InvalidNonce(SECRET_TEXT), 400, "-1021", "binance", AuthenticationError, False),
+    # a request timestamp outside the venue's window is clock skew, not bad credentials
+    (ccxt.InvalidNonce(SECRET_TEXT), 400, "-1021", "binance", ClockSkewError, False),
     (ccxt.AuthenticationError(SECRET_TEXT), 401, "-2015", "binance", AuthenticationError, False),
     (ccxt.AuthenticationError(SECRET_TEXT), 200, "10004", "bybit", AuthenticationError, False),
-    (ccxt.InvalidNonce(SECRET_TEXT), 200, "10002", "bybit", AuthenticationError, False),
+    (ccxt.InvalidNonce(SECRET_TEXT), 200, "10002", "bybit", ClockSkewError, False),
+    (ccxt.AuthenticationError(SECRET_TEXT), 401, "50102", "okx", ClockSkewError, False),
     (ccxt.AuthenticationError(SECRET_TEXT), 401, "50113", "okx", AuthenticationError, False),
     (ccxt.AuthenticationError(SECRET_TEXT), 401, "50105", "okx", AuthenticationError, False),
     (ccxt.PermissionDenied(SECRET_TEXT), 200, "10005", "bybit", PermissionDeniedError, False),

@@ -114,7 +114,8 @@ async def test_snapshot_reads_markets_once_and_every_wallet(venue):
     first = len(transport.calls)
     await be.fetch_snapshot(SERVER_TIME)
     second = transport.calls[first:]
-    assert len(second) == first - {"binance": 3, "bybit": 3, "okx": 2}[venue]
+    # markets only on the first call (binance's raw positionRisk read needs no leverage brackets)
+    assert len(second) == first - {"binance": 2, "bybit": 3, "okx": 2}[venue]
     assert not any("nstrument" in p or "exchangeInfo" in p for _, p, _ in second)
 
 
@@ -158,40 +159,68 @@ def test_zero_balances_and_uncanonical_assets_are_left_out():
     assert {k: p.amount for k, p in out.items()} == {"binance:BaseToken:USDT": 7.0}
 
 
-def _markets(symbol: str) -> dict | None:
+def _okx_markets(ident: str) -> dict | None:
     return {
-        "BTC/USDT:USDT": {"swap": True, "linear": True, "base": "BTC", "quote": "USDT",
-                          "contractSize": 0.01},
-        "BTC/USD:BTC": {"swap": True, "linear": False, "base": "BTC", "quote": "USD"},
-        "BTC/USDT": {"spot": True, "swap": False, "base": "BTC", "quote": "USDT"},
-    }.get(symbol)
+        "BTC-USDT-SWAP": {"type": "swap", "swap": True, "linear": True, "base": "BTC",
+                          "info": {"instType": "SWAP", "ctType": "linear"},
+                          "quote": "USDT", "contractSize": 0.01},
+        "BTC-USD-SWAP": {"type": "swap", "swap": True, "linear": False, "inverse": True,
+                         "info": {"instType": "SWAP", "ctType": "inverse"},
+                         "base": "BTC", "quote": "USD", "contractSize": 100.0},
+        "BTC-USDT-250328": {"type": "future", "swap": False, "future": True, "linear": True,
+                            "info": {"instType": "FUTURES", "ctType": "linear"},
+                            "base": "BTC", "quote": "USDT", "contractSize": 0.01},
+    }.get(ident)
+
+
+def _okx_row(**fields) -> dict:
+    row = {"instId": "BTC-USDT-SWAP", "posSide": "net", "pos": "1", "avgPx": "100",
+           "markPx": "100", "upl": "0", "liqPx": "", "imr": "1", "lever": "1"}
+    row.update(fields)
+    return row
+
+
+OKX_POSITIONS = venue_defaults()["okx"].options["positions"]
+
+
+def _okx_perps(rows: list[dict]) -> dict:
+    from factory.interfaces.cex_options import PositionsSpec
+
+    spec = PositionsSpec.model_validate(OKX_POSITIONS)
+    return perp_positions("okx", spec, {"code": "0", "data": rows}, _okx_markets)
 
 
 def test_hedge_mode_legs_of_one_symbol_add_up():
     legs = [
-        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 50, "contractSize": 0.01,
-         "markPrice": 100.0, "unrealizedPnl": 1.0, "initialMargin": 10.0},
-        {"symbol": "BTC/USDT:USDT", "side": "short", "contracts": 80, "contractSize": 0.01,
-         "markPrice": 100.0, "unrealizedPnl": -2.0, "initialMargin": 20.0},
+        _okx_row(posSide="long", pos="50", avgPx="98", upl="1.0", imr="10"),
+        _okx_row(posSide="short", pos="80", avgPx="97.5", upl="-2.0", imr="20"),
     ]
-    pos = perp_positions("okx", legs, _markets)[PositionKey("okx:Perp:BTCUSDT")]
+    pos = _okx_perps(legs)[PositionKey("okx:Perp:BTCUSDT")]
     assert (pos.amount, pos.unrealized_pnl, pos.margin) == pytest.approx((-0.3, -1.0, 30.0))
 
 
-def test_inverse_empty_and_unknown_positions_are_not_perps():
+def test_inverse_dated_and_explicitly_flat_rows_are_not_perps():
     rows = [
-        {"symbol": "BTC/USD:BTC", "side": "short", "contracts": 3},
-        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 0},
-        {"symbol": "NOPE/USDT:USDT", "side": "long", "contracts": 1},
+        _okx_row(instId="BTC-USD-SWAP", pos="-3", liqPx="", upl="0"),
+        _okx_row(instId="BTC-USDT-250328", pos="2"),
+        _okx_row(pos="0"),
     ]
-    assert perp_positions("okx", rows, _markets) == {}
+    assert _okx_perps(rows) == {}
 
 
 def test_binance_leverage_is_derived_when_the_venue_omits_it():
-    row = {"symbol": "BTC/USDT:USDT", "side": "short", "contracts": 100, "contractSize": 0.01,
-           "markPrice": 50000.0, "initialMargin": 12500.0, "leverage": None}
-    pos: Position = perp_positions("binance", [row], _markets)[PositionKey("binance:Perp:BTCUSDT")]
+    from factory.interfaces.cex_options import PositionsSpec
+
+    spec = PositionsSpec.model_validate(venue_defaults()["binance"].options["positions"])
+    row = {"symbol": "BTCUSDT", "positionSide": "BOTH", "positionAmt": "-1", "entryPrice": "50000",
+           "markPrice": "50000", "unRealizedProfit": "0", "liquidationPrice": "0",
+           "initialMargin": "12500", "notional": "-50000"}
+    market = {"type": "swap", "swap": True, "linear": True, "base": "BTC", "quote": "USDT",
+              "contractSize": 1.0, "info": {"contractType": "PERPETUAL"}}
+    out = perp_positions("binance", spec, [row], {"BTCUSDT": market}.get)
+    pos: Position = out[PositionKey("binance:Perp:BTCUSDT")]
     assert pos.leverage == pytest.approx(4.0)
+    assert pos.liquidation_price is None  # binance's "0": no liquidation price, not a price of 0
 
 
 def test_transfers_not_pending_are_not_in_transit():

@@ -1,8 +1,8 @@
 """Recorded venue answers (ccxt's static tests) replayed through ccxt and our mapping.
 
 Each case's ``httpResponse`` is served (in process, `CannedTransport`) at the request our
-backend makes, ccxt parses it, and the canonical result must agree with the case's
-``parsedResponse``. Markets and server time come from tests/data/cex/*.json, with the case's
+backend makes; ccxt parses balances (its ``total`` must match the recording), our strict mapping
+reads the raw answer, and the canonical result must agree with the case's ``parsedResponse``. Markets and server time come from tests/data/cex/*.json, with the case's
 instruments added. The cases ship in factory/data/ccxt-recorded.
 
 Cases for requests our backend never makes are not replayed: binance portfolio-margin (papi)
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from factory.config import venue_defaults
+from factory.errors import BadResponseError
 from factory.interfaces.cex_live import CEXLiveBackend
 from factory.interfaces.cex_mapping import balance_positions, perp_positions, wallet_amounts
 from factory.interfaces.cex_replay import CannedTransport, load_canned
@@ -51,6 +52,10 @@ POSITIONS = [
     ("okx", "fetchPosition", "Inverse swap cross fetch position", OKX_POSITIONS),
     ("okx", "fetchPosition", "Inverse swap isolated fetch position", OKX_POSITIONS),
 ]
+# ccxt's static market fixture gives LTC-USDT-SWAP a 1 LTC contract, but this recorded answer is
+# of a 0.001 LTC contract (its upl, notionalUsd and imr agree on 0.001): with 1 the strict mapping
+# reports the contradiction between the quantity and the venue's own unrealized PnL
+CONTRACT_SIZE = {("okx", "fetch position"): ("LTC/USDT:USDT", 0.001)}
 FUNDING = [
     ("binance", "GET /fapi/v1/income", 1),
     ("bybit", "GET /v5/execution/list", -1),  # bybit's execFee is what was paid
@@ -69,10 +74,17 @@ def _parsed_list(case: dict) -> list[dict]:
 
 
 def _add_markets(answers: dict, venue: str, symbols: dict[str, float]) -> None:
-    """Add linear swaps for ``{unified symbol: contract size}`` to the canned markets."""
+    """Add swaps for ``{unified symbol: contract size}`` to the canned markets (okx: inverse too)."""
     for symbol, size in symbols.items():
         base, quote = symbol.split("/")[0], symbol.split("/")[1].split(":")[0]
-        if venue == "bybit":
+        settle = symbol.split(":")[1]
+        if venue == "okx" and settle != quote:
+            rows = answers["GET /api/v5/public/instruments?instType=SWAP"]["data"]
+            new = copy.deepcopy(rows[0])
+            new.update(instId=f"{base}-{quote}-SWAP", ctType="inverse", settleCcy=settle,
+                       ctValCcy=quote, uly=f"{base}-{quote}", instFamily=f"{base}-{quote}",
+                       ctVal=f"{size:g}")
+        elif venue == "bybit":
             rows = answers["GET /v5/market/instruments-info?category=linear"]["result"]["list"]
             new = copy.deepcopy(rows[0])
             new.update(symbol=f"{base}{quote}", baseCoin=base)
@@ -88,12 +100,20 @@ def _add_markets(answers: dict, venue: str, symbols: dict[str, float]) -> None:
         rows.append(new)
 
 
-def _backend(venue: str, served: dict[str, object], markets: dict[str, float] | None = None):
+def recorded_answers(
+    venue: str, served: dict[str, object], markets: dict[str, float] | None = None
+) -> dict:
+    """The canned answers with ``served`` replacing every canned one for its path."""
     answers = load_canned(DATA / f"{venue}.json")
     _add_markets(answers, venue, markets or {})
-    for key in served:  # the recorded answer replaces every canned one for that path
+    for key in served:
         answers = {k: v for k, v in answers.items() if k.split("?")[0] != key.split("?")[0]}
     answers.update(served)
+    return answers
+
+
+def _backend(venue: str, served: dict[str, object], markets: dict[str, float] | None = None):
+    answers = recorded_answers(venue, served, markets)
     return CEXLiveBackend(venue_defaults()[venue], environ=ENV,
                           transport=CannedTransport(answers, venue=venue))
 
@@ -109,7 +129,8 @@ async def test_recorded_balances_map_to_base_tokens(
     balance = await be.client.fetch_balance(dict(spec.params))
     parsed_total = case["parsedResponse"]["total"]
     assert balance["total"] == pytest.approx(parsed_total)  # the replay parses like the recording
-    got = balance_positions(venue, [wallet_amounts(spec, balance, be.client.safe_currency_code)])
+    amounts = wallet_amounts(venue, spec, balance["info"], be.client.safe_currency_code)
+    got = balance_positions(venue, [amounts])
     assert {k: p.amount for k, p in got.items()} == pytest.approx(
         {f"{venue}:BaseToken:{c}": t for c, t in parsed_total.items() if t})
     await be.close()
@@ -121,13 +142,23 @@ async def test_recorded_positions_map_to_signed_base_quantities(
 ):
     case = _case(ccxt_recorded_dir, venue, method, description)
     parsed = _parsed_list(case)
-    sizes = {p["symbol"]: p["contractSize"] for p in parsed if p["symbol"].endswith(":USDT")}
+    sizes = {p["symbol"]: p["contractSize"] for p in parsed}
+    if (venue, description) in CONTRACT_SIZE:
+        symbol, recorded_size = CONTRACT_SIZE[venue, description]
+        wrong = _backend(venue, {request_: case["httpResponse"]}, {**sizes, symbol: 1.0})
+        await wrong.client.load_markets()
+        spec = wrong.options.positions
+        raw = await getattr(wrong.client, spec.call)(dict(spec.params))
+        with pytest.raises(BadResponseError, match="upl: does not match"):
+            perp_positions(venue, spec, raw, wrong._market_by_id)
+        await wrong.close()
+        sizes[symbol] = recorded_size
+        parsed = [{**p, "contractSize": recorded_size} for p in parsed]
     be = _backend(venue, {request_: case["httpResponse"]}, sizes)
     await be.client.load_markets()
-    if venue == "binance":
-        be.client.options["leverageBrackets"] = case["options"].get("leverageBrackets")
-    rows = await be.client.fetch_positions(None, dict(be.options.positions))
-    got = perp_positions(venue, rows, be._market)
+    spec = be.options.positions
+    raw = await getattr(be.client, spec.call)(dict(spec.params))
+    got = perp_positions(venue, spec, raw, be._market_by_id)
     expected = {}
     for p in parsed:
         base, rest = p["symbol"].split("/")

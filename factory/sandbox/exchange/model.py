@@ -228,7 +228,9 @@ def load_scenario(source: str | Path | dict[str, Any] | Scenario | None) -> Scen
         raise ConfigError(problems) from None
 
 
-FaultKind = Literal["latency", "server_error", "hang", "malformed_json", "rate_limit"]
+FaultKind = Literal[
+    "latency", "server_error", "hang", "malformed_json", "rate_limit", "clock_skew"
+]
 
 
 class Fault(_Frozen):
@@ -239,7 +241,9 @@ class Fault(_Frozen):
             ``hang`` (never answer; the connection stays open until the client gives up),
             ``malformed_json`` (HTTP 200 with a truncated body), ``rate_limit`` (the venue's
             429 answer, counted as a violation so repeated ones lead to a ban where the venue
-            bans).
+            bans), ``clock_skew`` (signed requests are checked against a clock ``offset_s`` off
+            while the time endpoint keeps the venue's own clock: a skew a client's resync from
+            the server time cannot fix, answered with the venue's timestamp-window error).
         count: how many requests it affects (None: until cleared).
         path_prefix: only requests whose venue path starts with this.
         retry_after_s: for ``rate_limit``: the wait to announce where the venue announces one.
@@ -254,6 +258,7 @@ class Fault(_Frozen):
     path_prefix: str = ""
     retry_after_s: float | None = Field(default=None, ge=0)
     scope: Literal["ip", "uid"] = "uid"
+    offset_s: float = 0.0
 
 
 class RequestRecord(_Frozen):

@@ -7,7 +7,7 @@ ccxt URL there, keeping each URL's path.
 
 Every request goes through the same pipeline: fault (latency / hang) -> ban and rate limits
 (the emulator's own pools and weights, `factory.sandbox.exchange.weights`) -> fault (429, 5xx)
--> route -> signature -> handler
+-> route -> signature (fault: clock skew) -> handler
 -> fault (malformed JSON) -> usage headers, and is recorded with its time, weight and status.
 
 The Python API (`set_account`, `inject`, `requests`...) is thread-safe, so tests can drive an
@@ -18,6 +18,7 @@ admin API under ``/__admin`` (see `factory.sandbox.exchange.admin`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -340,7 +341,11 @@ class ExchangeEmulator:
         if reply is None and route is None:
             reply, outcome = emu.not_found(req), "not_found"
         if reply is None and route is not None and route.signed:
-            reply = emu.authenticate(req, emu.credentials(account))
+            checked = req
+            if kind == "clock_skew":
+                assert fault is not None
+                checked = dataclasses.replace(req, now=req.now + fault.offset_s)
+            reply = emu.authenticate(checked, emu.credentials(account))
             if reply is not None:
                 outcome = "unauthenticated"
         if reply is None and route is not None:
