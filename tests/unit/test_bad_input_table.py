@@ -235,7 +235,7 @@ def test_verbose_is_accepted_after_every_subcommand():
 async def test_a_wait_past_the_deadline_is_shown_in_seconds_with_two_decimals():
     limiter = RateLimiter("binance", venue_defaults()["binance"].rate_limits,
                           clock=lambda: 1000.0)
-    limiter.block(36.07023223700003, banned=True)
+    limiter.block(36.07023223700003)
     with pytest.raises(RateLimitedError) as info:
         await limiter.acquire("spot_account", deadline=1001.0)
     assert "would wait 36.07 s for rate limit, past the deadline" in str(info.value)
