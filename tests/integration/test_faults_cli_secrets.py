@@ -26,7 +26,7 @@ def test_monitor_once_json_names_the_typed_errors_and_prints_no_secret(
         monkeypatch.setenv(name, value)
     mode = tmp_path / "mode.yaml"
     mode.write_text(yaml.safe_dump({
-        "mode": "cli_faults", "venues": VENUES, "monitor": {"deadline_s": 1.0},
+        "mode": "cli_faults", "venues": VENUES, "monitor": {"deadline_s": 3.0},
         "venue_settings": {"etherfi": venue_settings_for(sandbox)["etherfi"]},
     }))
     clean_exchange.set_account("okx", {**clean_exchange.account("okx").model_dump(),
