@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import ray
 
 from actors.limits import RateLimiter
 from factory.cli import build_parser, main
@@ -173,7 +172,8 @@ def run(argv: list[str], capsys) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[r[0] for r in ROWS])
-def test_bad_input_is_one_line_exit_2_before_ray(row, tmp_path, monkeypatch, capsys):
+def test_bad_input_is_one_line_exit_2_before_ray(row, tmp_path, monkeypatch, capsys,
+                                                 ray_init_attempts):
     _, argv, env, expected = row
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -186,7 +186,7 @@ def test_bad_input_is_one_line_exit_2_before_ray(row, tmp_path, monkeypatch, cap
     assert len(lines) == 1, lines
     assert expected in lines[0]
     assert "Traceback" not in err and "Ray" not in err
-    assert not ray.is_initialized()
+    assert ray_init_attempts == []  # refused before any attempt to start Ray
     # nothing the command was given was changed, and no WAL/journal file appeared beside them
     assert {p: Path(p).read_bytes() for p in before} == before
     assert sorted(os.listdir(tmp_path)) == sorted(Path(p).name for p in inputs.values()

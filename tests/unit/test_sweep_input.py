@@ -10,12 +10,15 @@ from tests.unit.test_data_quality import hole, make_folder
 SWEEP = "configs/sweeps/basis_grid.yaml"
 
 
-def sweep(capsys, *argv, file=SWEEP):
-    import ray
+@pytest.fixture(autouse=True)
+def _no_ray_attempt(ray_init_attempts):
+    yield
+    assert ray_init_attempts == []  # refused before any attempt to start Ray
 
+
+def sweep(capsys, *argv, file=SWEEP):
     code = main(["sweep", str(file), "--quiet", *argv])
     out, err = capsys.readouterr()
-    assert not ray.is_initialized()  # refused before Ray started
     return code, out, err
 
 
