@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: setup demo test test-unit bench lint clean
+.PHONY: setup demo test test-unit fuzz bench lint clean
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -32,6 +32,12 @@ test: setup
 
 test-unit: setup
 	$(BIN)/python -m pytest tests/unit --no-cov $(PYTEST_ARGS)
+
+# Property tests with fresh random examples; `make test` replays the same ones every run.
+fuzz: setup
+	BASIS_HYPOTHESIS_PROFILE=explore $(BIN)/python -m pytest --no-cov $(PYTEST_ARGS) \
+		tests/unit/test_fuzz_cex_payloads.py tests/unit/test_fuzz_chain_payloads.py \
+		tests/unit/test_fuzz_config.py tests/unit/test_backtest_accounting.py
 
 bench: setup
 	for b in tests/bench/bench_*.py; do $(BIN)/python $$b || exit 1; done

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from factory.data import CCXT_RECORDED_DIR, MARKET_DIR
 from tests.skipguard import (  # noqa: F401 - hooks: an unlisted skip fails the run
@@ -14,6 +15,12 @@ from tests.skipguard import (  # noqa: F401 - hooks: an unlisted skip fails the 
 )
 
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
+# Property tests: `make test` (and CI) replays the same examples every run, so a red run is a
+# change in the code, not a new draw; `make fuzz` explores fresh random examples.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, print_blob=True)
+settings.load_profile(os.environ.get("BASIS_HYPOTHESIS_PROFILE", "repeatable"))
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -140,10 +140,18 @@ def _is_number(value: Any) -> bool:
         return False
 
 
+# Fields naming an asset: another non-empty code there ("NAN", "abc") is another asset the
+# venue could hold, not a corrupted number.
+ASSET_CODE_FIELDS = frozenset({"asset", "coin", "ccy", "marginAsset"})
+
+
 def could_be_another_valid_answer(how: str, path: tuple, value: Any) -> bool:
-    """A finite number in place of a number, a shortened string or list, a dropped list item:
-    the venue could have sent that, so the snapshot may differ. Anything else may not."""
-    return (how == "truncate" or (how == "replace" and _is_number(value))
+    """A finite number in place of a number, a shortened string or list, a dropped list item,
+    another code in an asset-name field: the venue could have sent that, so the snapshot may
+    differ. Anything else may not."""
+    renamed_asset = (how == "replace" and bool(path) and path[-1] in ASSET_CODE_FIELDS
+                     and isinstance(value, str) and value.strip() == value != "")
+    return (how == "truncate" or renamed_asset or (how == "replace" and _is_number(value))
             or (how == "delete" and path and isinstance(path[-1], int)))
 
 
