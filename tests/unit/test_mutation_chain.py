@@ -21,7 +21,7 @@ import pytest
 from web3 import AsyncWeb3
 from web3.providers.async_base import AsyncBaseProvider
 
-from factory.errors import VenueError
+from factory.errors import VenueError, WrongChainError
 from factory.interfaces.evm_abi import Read
 from factory.interfaces.evm_pending import PendingTracker, drop_mined
 from factory.interfaces.evm_plans import Plan, Slot, fold, reserve_tokens_from
@@ -145,3 +145,40 @@ def test_the_pending_pool(name, method_index):
     check(run_mutations(f"chain {name} pending transactions", answer,
                         lambda a: _transfers(method_index, a), TYPED,
                         include=lambda path: path[-1] in TX_FIELDS and len(path) > 3))
+
+
+class ByMethod(AsyncBaseProvider):
+    """Answers single requests per method; refuses batches as some hosted nodes do."""
+
+    def __init__(self, results: dict[str, str]):
+        super().__init__()
+        self.results = results
+        self.seen: list[str] = []
+
+    async def make_request(self, method, params):
+        self.seen.append(method)
+        return {"jsonrpc": "2.0", "id": 1, "result": self.results[method]}
+
+    async def make_batch_request(self, requests):
+        self.seen.append("batch")
+        return {"jsonrpc": "2.0", "id": None,
+                "error": {"code": -32600, "message": "batch requests are not supported"}}
+
+
+def test_a_node_that_refuses_batches_still_has_its_chain_checked_on_every_snapshot():
+    provider = ByMethod({"eth_chainId": hex(DATA["chain_id"]), "eth_blockNumber": "0x10"})
+    rpc = EvmRpc("etherfi", "http://node.invalid", expected_chain_id=DATA["chain_id"],
+                 w3=AsyncWeb3(provider, middleware=[]))
+
+    assert asyncio.run(rpc.chain_and_block()) == 16
+    provider.results["eth_chainId"] = "0x1"
+    with pytest.raises(WrongChainError, match="chain id 1"):
+        asyncio.run(rpc.chain_and_block())
+    # the batch was tried once, then the two methods one by one on each snapshot
+    assert provider.seen == ["batch", "eth_chainId", "eth_blockNumber", "eth_chainId"]
+
+
+def test_a_batch_answer_for_another_chain_is_wrong_chain():
+    answer = [{"jsonrpc": "2.0", "id": 0, "result": "0x1"}, DATA["batch"][1]]
+    with pytest.raises(WrongChainError):
+        asyncio.run(rpc_over("aave_v3", answer).chain_and_block())
