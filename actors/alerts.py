@@ -8,6 +8,10 @@
 | staleness | a venue is stale for longer than ``max_staleness_s`` |
 | missing_venue | a venue has never answered (the message names its last error) |
 | reconciliation | a key mismatches beyond its tolerance |
+| unknown | a figure is null because an input is unknown (names what it waits for) |
+
+A null figure raises no threshold alert (no "beyond tolerance" on an exposure nobody knows):
+it raises one ``unknown`` alert naming the figure, the reason and the venues it waits for.
 """
 
 from __future__ import annotations
@@ -46,15 +50,15 @@ def evaluate_alerts(
                 message=f"{venue} health factor {hf:.3f} below {th.min_health_factor:g}",
             ))
     for venue, ratio in snapshot.risk.margin_ratio.items():
-        if ratio < th.min_margin_ratio:
+        if ratio is not None and ratio < th.min_margin_ratio:
             alerts.append(Alert(
                 kind="margin_ratio", venue=venue, value=ratio, threshold=th.min_margin_ratio,
                 message=f"{venue} margin ratio {ratio:.3f} below {th.min_margin_ratio:g}",
             ))
     underlying = config.strategy.underlying
-    if underlying and underlying in snapshot.net_exposure:
+    net = snapshot.net_exposure.get(underlying) if underlying else None
+    if net is not None:
         gross = _gross(snapshot, underlying)
-        net = snapshot.net_exposure[underlying]
         limit = th.delta_tolerance * gross
         if gross > 0 and abs(net) > limit:
             alerts.append(Alert(
@@ -68,6 +72,12 @@ def evaluate_alerts(
                 severity="critical",
                 message=f"{venue} stale for {snap.age_s:.0f} s ({snap.error})",
             ))
+    for path, why in sorted(snapshot.unknown.items()):
+        waits = f" (waiting for: {', '.join(why.waiting_for)})" if why.waiting_for else ""
+        alerts.append(Alert(
+            kind="unknown", key=path, venue=why.waiting_for[0] if why.waiting_for else None,
+            message=f"{path} unknown: {why.reason}{waits}",
+        ))
     for venue in snapshot.missing:
         reason = (reasons or {}).get(venue)
         message = f"{venue} has not reported" + (f": {reason}" if reason else "")

@@ -91,7 +91,8 @@ def _status_line(t: float, snap) -> str:
         else:
             parts.append(f"{name}={v.status}({v.age_s:.1f}s)")
     eth = snap.net_exposure.get("ETH", 0.0)
-    return f"t={t:5.1f}s complete={snap.complete!s:5} netETH={eth:+.4f} " + " ".join(parts)
+    net = "unknown" if eth is None else f"{eth:+.4f}"
+    return f"t={t:5.1f}s complete={snap.complete!s:5} netETH={net} " + " ".join(parts)
 
 
 def _watch(engine, phases, emulator, live_view: bool) -> dict[str, list[float]]:

@@ -219,7 +219,8 @@ def cmd_history(args: argparse.Namespace) -> int:
     for s in rows:
         ok = sum(1 for v in s.venues.values() if v.status == "ok")
         stale = sum(1 for v in s.venues.values() if v.status == "stale")
-        exposure = " ".join(f"{k}={v:.6g}" for k, v in sorted(s.net_exposure.items()))
+        exposure = " ".join(f"{k}={'unknown' if v is None else format(v, '.6g')}"
+                            for k, v in sorted(s.net_exposure.items()))
         records.append([s.timestamp.isoformat(), s.complete, ok, stale, len(s.missing), exposure,
                         len(s.alerts)])
     if args.csv:

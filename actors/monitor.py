@@ -18,12 +18,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from actors.alerts import evaluate_alerts
-from actors.portfolio import flat_positions, net_exposure, risk_summary
+from actors.portfolio import exposure, flat_positions, risk_summary
 from actors.reconcile import reconcile
+from factory.assets import underlying_of
 from factory.config import ModeConfig, resolve_config
 from factory.errors import VenueTimeoutError
 from factory.interfaces.base import BasePositionInterface
-from factory.positions import ExecutionMode, PortfolioSnapshot, VenueSnapshot, utc
+from factory.positions import ExecutionMode, PortfolioSnapshot, Unknown, VenueSnapshot, utc
 
 __all__ = ["LocalVenueClient", "PositionMonitor", "VenueClient", "aggregate"]
 
@@ -53,6 +54,43 @@ def _error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _legs_by_venue(config: ModeConfig) -> dict[str, set[str]]:
+    """Which underlyings each venue is expected to hold a leg of (the mode's positions and
+    allocation): what is known of a venue without its answer."""
+    legs: dict[str, set[str]] = {}
+    for key in (*config.positions, *config.allocation):
+        legs.setdefault(key.venue, set()).add(underlying_of(key))
+    return legs
+
+
+def _rate_readers(config: ModeConfig, token: str) -> list[str]:
+    """The mode's venues configured to read ``token``'s rate (``options.lst_rates``)."""
+    out = []
+    for venue in config.venues:
+        try:
+            rates = config.venue_config(venue).options.get("lst_rates") or {}
+        except (KeyError, ValueError):  # an instance or venue without shipped settings
+            continue
+        if token in rates:
+            out.append(venue)
+    return out
+
+
+def _waiting(
+    config: ModeConfig, missing: list[str], reasons: Mapping[str, str] | None
+) -> dict[str, Unknown]:
+    """Per underlying, the missing venues expected to hold a leg of it, and why they are."""
+    legs = _legs_by_venue(config)
+    venues: dict[str, list[str]] = {}
+    texts: dict[str, list[str]] = {}
+    for venue in sorted(missing):
+        why = (reasons or {}).get(venue) or "no answer yet"
+        for u in sorted(legs.get(venue, ())):
+            venues.setdefault(u, []).append(venue)
+            texts.setdefault(u, []).append(f"{venue} missing ({why})")
+    return {u: Unknown(reason="; ".join(texts[u]), waiting_for=venues[u]) for u in venues}
+
+
 def aggregate(
     timestamp: datetime,
     execution_mode: ExecutionMode,
@@ -66,23 +104,39 @@ def aggregate(
 ) -> PortfolioSnapshot:
     """Build a `PortfolioSnapshot` from per-venue snapshots (fresh or stale).
 
-    ``reasons`` gives, per missing venue, why it has not reported (named in its alert).
+    ``reasons`` gives, per missing venue, why it has not reported (named in its alert and in
+    the reason of every figure it makes unknown). The net exposure of an underlying is null
+    while a missing venue is expected (mode positions or allocation) to hold a leg of it.
     """
     snaps = list(venue_snapshots.values())
+    flat = flat_positions(snaps)
     recon = None
     if expected:
-        recon = reconcile(expected, flat_positions(snaps), set(venue_snapshots), config.reconciliation)
+        recon = reconcile(expected, flat, set(venue_snapshots), config.reconciliation)
+    exp = exposure(
+        snaps, _waiting(config, missing, reasons) if missing else None,
+        rate_readers=lambda token: _rate_readers(config, token),
+    )
+    unknown = exp.unknown
+    risk = risk_summary(snaps, unknown)
+    for snap in snaps:
+        if snap.transfers_unknown is not None:
+            unknown[f"transfers_in_transit.{snap.venue}"] = Unknown(
+                reason=snap.transfers_unknown, waiting_for=[snap.venue]
+            )
     # every input is an already validated model or a dict built from validated keys
     snapshot = PortfolioSnapshot.trusted(
         timestamp=timestamp,
         execution_mode=execution_mode,
         venues=dict(venue_snapshots),
-        positions=flat_positions(snaps),
-        net_exposure=net_exposure(snaps),
-        risk=risk_summary(snaps),
+        positions=flat,
+        net_exposure=exp.net,
+        exposure_age_s=exp.age_s,
+        risk=risk,
+        unknown=unknown,
         reconciliation=recon,
         missing=sorted(missing),
-        complete=not missing and all(s.status == "ok" for s in snaps),
+        complete=not missing and not unknown and all(s.status == "ok" for s in snaps),
         latency_s=latency_s,
     )
     if with_alerts:

@@ -38,6 +38,17 @@ def _fmt(x: float | None, digits: int = 6) -> str:
     return f"{x:,.{digits}f}"
 
 
+def _value(snap: PortfolioSnapshot, path: str, value: float | None, fmt: str) -> str | Text:
+    """A figure as text; a null one reads ``unknown`` with the venues it waits for."""
+    if value is not None:
+        return format(value, fmt)
+    why = snap.unknown.get(path)
+    if why is None:
+        return "-"
+    waits = f" (waiting for: {', '.join(why.waiting_for)})" if why.waiting_for else ""
+    return Text(f"unknown{waits}", style="yellow")
+
+
 def render_snapshot(snap: PortfolioSnapshot, title: str = "basis-monitor") -> Group:
     """Build the frame for one snapshot."""
     venues = Table(title="Venues", expand=False)
@@ -61,21 +72,27 @@ def render_snapshot(snap: PortfolioSnapshot, title: str = "basis-monitor") -> Gr
     exposure = Table(title="Net exposure")
     exposure.add_column("underlying")
     exposure.add_column("net", justify="right")
+    exposure.add_column("oldest leg s", justify="right")
     for asset, amount in sorted(snap.net_exposure.items()):
-        exposure.add_row(asset, _fmt(amount))
+        age = snap.exposure_age_s.get(asset)
+        exposure.add_row(asset, _value(snap, f"net_exposure.{asset}", amount, ",.6f"),
+                         "-" if age is None else f"{age:.0f}")
 
     risk = Table(title="Risk")
     risk.add_column("what")
     risk.add_column("where")
     risk.add_column("value", justify="right")
     for venue, hf in sorted(snap.risk.health_factor.items()):
-        risk.add_row("health factor", venue, "no debt" if hf is None else f"{hf:.4f}")
+        path = f"risk.health_factor.{venue}"
+        risk.add_row("health factor", venue, "no debt" if hf is None and path not in snap.unknown
+                     else _value(snap, path, hf, ".4f"))
     for venue, ltv in sorted(snap.risk.ltv.items()):
-        risk.add_row("LTV", venue, f"{ltv:.2%}")
+        risk.add_row("LTV", venue, _value(snap, f"risk.ltv.{venue}", ltv, ".2%"))
     for venue, mr in sorted(snap.risk.margin_ratio.items()):
-        risk.add_row("margin ratio", venue, f"{mr:.2%}")
+        risk.add_row("margin ratio", venue, _value(snap, f"risk.margin_ratio.{venue}", mr, ".2%"))
     for key, d in sorted(snap.risk.distance_to_liquidation.items()):
-        risk.add_row("to liquidation", key, f"{d:+.2%}")
+        risk.add_row("to liquidation", key,
+                     _value(snap, f"risk.distance_to_liquidation.{key}", d, "+.2%"))
 
     transit = Table(title="In transit")
     for col in ("id", "asset", "amount", "from", "to", "age s"):

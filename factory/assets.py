@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from factory.positions import PositionKey, PositionType
 
-__all__ = ["UNDERLYING", "reserve_symbol", "underlying_of"]
+__all__ = ["RATE_TOKENS", "UNDERLYING", "reserve_symbol", "underlying_of"]
 
 UNDERLYING: dict[str, str] = {
     "BTC": "BTC",
@@ -24,6 +24,10 @@ UNDERLYING: dict[str, str] = {
     "USD": "USD",
     "DAI": "USD",
 }
+
+# Tokens worth a drifting rate of their underlying (weETH: eETH per weETH; wstETH: stETH per
+# wstETH). Their exposure needs the rate a venue read; without one it is unknown, never 1.0.
+RATE_TOKENS: frozenset[str] = frozenset({"weETH", "wstETH"})
 
 _QUOTES = ("USDT", "USDC", "USD")
 

@@ -34,6 +34,7 @@ __all__ = [
     "ReconciliationResult",
     "RiskSummary",
     "Transfer",
+    "Unknown",
     "VenueSnapshot",
     "VenueStatus",
     "utc",
@@ -295,6 +296,15 @@ class VenueSnapshot(_Model):
     positions: dict[PositionKey, Position] = Field(default_factory=dict)
     account: AccountInfo | None = None
     transfers: list[Transfer] = Field(default_factory=list)
+    transfers_unknown: str | None = Field(
+        default=None,
+        description="why the transfers in transit are not fully known (None: every source read)",
+    )
+    rates: dict[str, float] = Field(
+        default_factory=dict,
+        description="LST rates this venue read, per token symbol (underlying per token), "
+        "whether or not the desk holds the token here",
+    )
 
     @model_validator(mode="after")
     def _keys_match(self) -> VenueSnapshot:
@@ -310,13 +320,29 @@ class VenueSnapshot(_Model):
         return {k: p.amount for k, p in self.positions.items()}
 
 
+class Unknown(_Model):
+    """Why a figure of a `PortfolioSnapshot` is null.
+
+    Attributes:
+        reason: what is unknown, e.g. ``"okx missing (AuthenticationError: ...)"``.
+        waiting_for: the venues whose answer would make the figure known again.
+    """
+
+    reason: str
+    waiting_for: list[str] = Field(default_factory=list)
+
+
 class RiskSummary(_Model):
-    """Risk figures derived from the venue snapshots."""
+    """Risk figures derived from the venue snapshots.
+
+    A null value is unknown when the portfolio's ``unknown`` names it (``risk.ltv.aave_v3``);
+    a null health factor that ``unknown`` does not name means the account has no debt.
+    """
 
     health_factor: dict[str, float | None] = Field(default_factory=dict)
-    ltv: dict[str, float] = Field(default_factory=dict)
-    margin_ratio: dict[str, float] = Field(default_factory=dict)
-    distance_to_liquidation: dict[PositionKey, float] = Field(default_factory=dict)
+    ltv: dict[str, float | None] = Field(default_factory=dict)
+    margin_ratio: dict[str, float | None] = Field(default_factory=dict)
+    distance_to_liquidation: dict[PositionKey, float | None] = Field(default_factory=dict)
 
 
 class ReconciliationItem(_Model):
@@ -348,7 +374,7 @@ class Alert(_Model):
     """A threshold crossed in a snapshot (health factor, margin, delta, staleness, mismatch)."""
 
     kind: Literal["health_factor", "margin_ratio", "net_delta", "staleness", "reconciliation",
-                  "missing_venue"]
+                  "missing_venue", "unknown"]
     severity: Literal["warning", "critical"] = "warning"
     venue: str | None = None
     key: str | None = None
@@ -360,18 +386,30 @@ class Alert(_Model):
 class PortfolioSnapshot(_Model):
     """One consistent view over every enabled venue.
 
-    ``complete`` is True only when every venue is fresh (status ``ok``). A stale venue keeps its
-    last good positions (counted in ``positions``); a missing one contributes nothing and is listed
-    in ``missing``: unknown is never read as flat.
+    ``complete`` is True only when every venue is fresh (status ``ok``), nothing is missing, every
+    venue's transfers in transit are known and no figure is unknown. A stale venue keeps its last
+    good positions (counted in ``positions``, their age in ``exposure_age_s``); a missing one
+    contributes nothing and is listed in ``missing``: unknown is never read as flat.
+
+    Every figure that needs an unknown input (net exposure, USD value, LTV, margin ratio,
+    distance to liquidation, health factor) is null, and ``unknown`` says why under the figure's
+    path, e.g. ``unknown["net_exposure.ETH"] = Unknown(reason="okx missing (...)",
+    waiting_for=["okx"])``. Unknown transfers in transit are listed under
+    ``transfers_in_transit.<venue>``.
     """
 
     timestamp: datetime
     execution_mode: ExecutionMode
     venues: dict[str, VenueSnapshot] = Field(default_factory=dict)
     positions: dict[PositionKey, float] = Field(default_factory=dict)
-    net_exposure: dict[str, float] = Field(default_factory=dict)
-    usd_value: dict[str, float] = Field(default_factory=dict)
+    net_exposure: dict[str, float | None] = Field(default_factory=dict)
+    exposure_age_s: dict[str, float] = Field(
+        default_factory=dict,
+        description="per underlying, the age of the oldest stale leg counted in net_exposure",
+    )
+    usd_value: dict[str, float | None] = Field(default_factory=dict)
     risk: RiskSummary = Field(default_factory=RiskSummary)
+    unknown: dict[str, Unknown] = Field(default_factory=dict)
     reconciliation: ReconciliationResult | None = None
     missing: list[str] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)

@@ -2,9 +2,11 @@
 
 First snapshot (one-time setup): ``eth_chainId`` (WrongChainError), ``eth_getCode`` per
 configured contract (ContractMissingError), then the subclass's own setup (e.g. AAVE reserve
-token addresses, one aggregate3). Every snapshot after that: ``eth_blockNumber`` to pin the block,
-then one ``eth_call`` to Multicall3 ``aggregate3`` holding every contract read plus the block
-timestamp. Failures raise typed errors; nothing is ever read as zero.
+token addresses, one aggregate3). Every snapshot: one JSON-RPC batch of ``eth_chainId`` and
+``eth_blockNumber`` (a node that now serves another chain fails the snapshot with
+WrongChainError; no extra round trip), then one ``eth_call`` to Multicall3 ``aggregate3`` at that
+block holding every contract read plus the block timestamp. Failures raise typed errors;
+nothing is ever read as zero.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from datetime import datetime
 
 from factory.config import VenueConfig
 from factory.errors import ConfigError
-from factory.interfaces.evm_plans import Plan, desk_addresses, fold
+from factory.interfaces.evm_plans import Folded, Plan, desk_addresses, fold
 from factory.interfaces.evm_rpc import BlockReads, EvmRpc
-from factory.positions import AccountInfo, Position, PositionKey, VenueSnapshot, utc
+from factory.positions import VenueSnapshot, utc
 
 __all__ = ["EvmVenueBackend"]
 
@@ -84,14 +86,11 @@ class EvmVenueBackend:
             self._plan = await self.build_plan()
         return self._plan
 
-    async def read_plan(
-        self,
-    ) -> tuple[BlockReads, dict[PositionKey, Position], AccountInfo | None]:
+    async def read_plan(self) -> tuple[BlockReads, Folded]:
         """Read the whole plan at the latest block in one aggregate3; fold it."""
         plan = await self.ensure_ready()
         reads = await self.rpc.read_at_latest(self.multicall3, [r for r, _ in plan])
-        positions, account = fold(plan, reads.values)
-        return reads, positions, account
+        return reads, fold(plan, reads.values, self.venue)
 
     def now(self) -> datetime:
         return self._clock()

@@ -10,7 +10,8 @@ Venue knowledge is data (configs/venues/*.yaml), not branches on the venue name:
 
 A plan is a list of ``(Read, Slot)``; `fold` turns the values of one multicall into positions
 (amounts summed over the desk's addresses in integer base units, then converted; zero balances
-omitted) and, for AAVE, one `AccountInfo`.
+omitted), for AAVE one `AccountInfo`, and the LST rates read (kept even when the desk holds
+none of the token: the rate values that token wherever else it is held, e.g. aweETH on AAVE).
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from eth_utils import is_address, is_checksum_address, to_checksum_address
 
 from factory.config import TokenConfig, VenueConfig
-from factory.errors import ConfigError, ContractMissingError
+from factory.errors import BadResponseError, ConfigError, ContractMissingError
 from factory.interfaces.evm_abi import (
     AAVE_BASE_DECIMALS,
     RESERVE_DATA_TYPES,
@@ -37,6 +38,7 @@ from factory.positions import AccountInfo, Position, PositionKey, PositionType
 
 __all__ = [
     "ACCOUNT_DATA_TYPES",
+    "Folded",
     "Plan",
     "ReserveTokens",
     "Slot",
@@ -51,6 +53,7 @@ __all__ = [
 ]
 
 ACCOUNT_DATA_TYPES = ("uint256",) * 6
+RESERVE_DATA_FIELDS = 15
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 
 
@@ -131,9 +134,18 @@ def reserve_tokens_from(
 
     Raises:
         ContractMissingError: a configured reserve is not listed on the Pool (zero addresses).
+        BadResponseError: a ReserveData is not the 15-field tuple or a token is not an address.
     """
+    if not isinstance(values, (list, tuple)) or len(values) != len(reserves):
+        raise BadResponseError(venue, f"Pool.getReserveData: expected {len(reserves)} answers")
     out: dict[str, ReserveTokens] = {}
     for sym, data in zip(reserves, values, strict=True):
+        if not isinstance(data, (list, tuple)) or len(data) != RESERVE_DATA_FIELDS:
+            raise BadResponseError(
+                venue, f"Pool.getReserveData({sym}): expected {RESERVE_DATA_FIELDS} fields"
+            )
+        if not all(isinstance(data[i], str) and is_address(data[i]) for i in (8, 10)):
+            raise BadResponseError(venue, f"Pool.getReserveData({sym}): token is not an address")
         a_token, v_debt = to_checksum_address(data[8]), to_checksum_address(data[10])
         if ZERO_ADDRESS in (a_token, v_debt):
             raise ContractMissingError(venue, f"reserve {sym} is not listed on the Pool {pool}")
@@ -238,25 +250,58 @@ def wallet_plan(
     return plan
 
 
-def fold(
-    plan: Plan, values: Sequence[Any]
-) -> tuple[dict[PositionKey, Position], AccountInfo | None]:
-    """Turn one multicall's values into positions (non-zero only) and AAVE account info."""
+class Folded(NamedTuple):
+    """What one multicall's values say: positions (non-zero), AAVE account info and the LST
+    rates read, per token symbol (kept whether or not the desk holds the token)."""
+
+    positions: dict[PositionKey, Position]
+    account: AccountInfo | None
+    rates: dict[str, float]
+
+
+def _uint(venue: str, label: str, value: Any) -> int:
+    if type(value) is not int or value < 0:
+        shown = "null" if value is None else type(value).__name__
+        if type(value) is int:
+            shown = "a negative number"
+        raise BadResponseError(venue, f"{label}: expected an unsigned integer, got {shown}")
+    return value
+
+
+def fold(plan: Plan, values: Sequence[Any], venue: str | None = None) -> Folded:
+    """Turn one multicall's values into positions (non-zero only), AAVE account info and rates.
+
+    Every value must be what its read returns (an unsigned integer; six for account data);
+    anything else is a typed error, never a zero. A rate of zero is an error too.
+
+    Raises:
+        BadResponseError: a value is missing, of the wrong type, negative, or a rate is zero.
+    """
+    venue = venue or next((s.key.venue for _, s in plan if s.key is not None), "chain")
+    if not isinstance(values, (list, tuple)) or len(values) != len(plan):
+        got = len(values) if isinstance(values, (list, tuple)) else type(values).__name__
+        raise BadResponseError(venue, f"{got} values for {len(plan)} reads")
     raw_amounts: dict[PositionKey, int] = {}
     decimals: dict[PositionKey, int] = {}
-    rates: dict[PositionKey, float] = {}
-    accounts: list[Sequence[int]] = []
-    for (_read, slot), value in zip(plan, values, strict=True):
+    rates: dict[str, float] = {}
+    accounts: list[list[int]] = []
+    for (read, slot), value in zip(plan, values, strict=True):
         if slot.kind == "amount":
-            raw_amounts[slot.key] = raw_amounts.get(slot.key, 0) + int(value)
+            raw_amounts[slot.key] = raw_amounts.get(slot.key, 0) + _uint(venue, read.label, value)
             decimals[slot.key] = slot.decimals
         elif slot.kind == "rate":
-            rates[slot.key] = wad(int(value))
+            if _uint(venue, read.label, value) == 0:
+                raise BadResponseError(venue, f"{read.label}: the rate reads zero")
+            rates[slot.key.symbol] = wad(value)
         else:
-            accounts.append(value)
+            if not isinstance(value, (list, tuple)) or len(value) != len(ACCOUNT_DATA_TYPES):
+                raise BadResponseError(
+                    venue, f"{read.label}: expected {len(ACCOUNT_DATA_TYPES)} account figures"
+                )
+            accounts.append([_uint(venue, read.label, v) for v in value])
     positions = {
-        key: Position(key=key, amount=to_native(raw, decimals[key]), rate=rates.get(key))
+        key: Position(key=key, amount=to_native(raw, decimals[key]), rate=rates.get(key.symbol))
         for key, raw in raw_amounts.items()
         if raw != 0
     }
-    return positions, (combine_account_data(accounts) if accounts else None)
+    return Folded(positions, combine_account_data(accounts) if accounts else None, rates)

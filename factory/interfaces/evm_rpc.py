@@ -11,7 +11,7 @@ failures typed where they happen). Translation (see `factory.errors` for the tre
     HTTP 401/403                                         -> AuthenticationError
     other HTTP 4xx, JSON-RPC -32601/-32602               -> BadRequestError
     eth_call reverted, or one aggregate3 read failed     -> CallRevertedError (names the read)
-    eth_chainId differs from the config                  -> WrongChainError
+    eth_chainId differs from the config (every snapshot) -> WrongChainError
     no code at a configured contract                     -> ContractMissingError
     answer that does not decode                          -> BadResponseError
 
@@ -24,7 +24,7 @@ stays out of the chain (transport errors), or stays as ``__context__`` with its 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -56,9 +56,16 @@ from factory.interfaces.evm_abi import (
     decode_read,
     encode_aggregate3,
 )
+from factory.interfaces.evm_answers import (
+    batch_results,
+    pool_transactions,
+    quantity,
+    rpc_result,
+    unsigned,
+)
 from factory.interfaces.evm_transport import RpcTransport
 
-__all__ = ["BlockReads", "EvmRpc", "translate_error"]
+__all__ = ["BlockReads", "EvmRpc", "decode_multicall", "translate_error"]
 
 _METHOD_NOT_FOUND = (-32600, -32601, -32602)
 POOL_METHODS = ("txpool_contentFrom", "txpool_content", "eth_getBlockByNumber")
@@ -135,7 +142,8 @@ class EvmRpc:
         venue: venue id for error messages.
         url: the node's HTTP JSON-RPC URL (may hold a key; never logged).
         timeout_s: per-request timeout.
-        expected_chain_id: the chain the config is for (checked once by `ensure_chain`).
+        expected_chain_id: the chain the config is for (checked at setup by `ensure_chain`,
+            then on every snapshot by `chain_and_block`).
         w3: an existing AsyncWeb3 (tests); default: one over `RpcTransport` without
             web3's own retries (retrying is the venue actor's job).
         max_response_bytes: the largest answer read from the node.
@@ -165,6 +173,7 @@ class EvmRpc:
         )
         self._code_checked: set[str] = set()
         self._pool_method = 0
+        self._batch = True  # False once the node refused a JSON-RPC batch
 
     def __repr__(self) -> str:
         return f"EvmRpc(venue={self.venue!r})"
@@ -192,7 +201,15 @@ class EvmRpc:
             WrongChainError: another chain.
         """
         async with self.translating("eth_chainId"):
-            chain_id = int(await self.w3.eth.chain_id)
+            chain_id = unsigned(self.venue, "eth_chainId", await self.w3.eth.chain_id)
+        return self.check_chain(chain_id)
+
+    def check_chain(self, chain_id: int) -> int:
+        """Return ``chain_id`` when it is the configured chain.
+
+        Raises:
+            WrongChainError: another chain.
+        """
         if self.expected_chain_id is not None and chain_id != self.expected_chain_id:
             raise WrongChainError(
                 self.venue,
@@ -200,6 +217,36 @@ class EvmRpc:
                 f"{self.expected_chain_id}",
             )
         return chain_id
+
+    async def chain_and_block(self) -> int:
+        """Check the chain id and return the latest block number, in one JSON-RPC batch.
+
+        A node that refuses batches (answers the batch with a bad-request error) is asked the
+        two methods one by one from then on: the chain is still checked on every snapshot.
+
+        Raises:
+            WrongChainError: the node serves another chain than the config's.
+            BadResponseError: an answer is missing or is not a hex quantity.
+        """
+        methods = ("eth_chainId", "eth_blockNumber")
+        if self._batch:
+            try:
+                async with self.translating("eth_chainId+eth_blockNumber"):
+                    try:
+                        answer = await self.w3.provider.make_batch_request(
+                            [(m, []) for m in methods]
+                        )
+                    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                        raise ReadFailure(f"malformed batch answer ({type(exc).__name__})") \
+                            from None
+                    chain_raw, block_raw = batch_results(self.venue, methods, answer)
+            except BadRequestError:
+                self._batch = False
+            else:
+                self.check_chain(quantity(self.venue, "eth_chainId", chain_raw))
+                return quantity(self.venue, "eth_blockNumber", block_raw)
+        await self.ensure_chain()
+        return await self.block_number()
 
     async def ensure_code(self, contracts: Mapping[str, str]) -> None:
         """Check once per address that each named contract has code.
@@ -219,7 +266,7 @@ class EvmRpc:
 
     async def block_number(self) -> int:
         async with self.translating("eth_blockNumber"):
-            return int(await self.w3.eth.block_number)
+            return unsigned(self.venue, "eth_blockNumber", await self.w3.eth.block_number)
 
     async def multicall(
         self, multicall3: str, reads: Sequence[Read], block: int | str = "latest"
@@ -232,30 +279,30 @@ class EvmRpc:
         """
         data = encode_aggregate3(reads)
         async with self.translating("eth_call aggregate3"):
-            raw = await self.w3.eth.call(
-                {"to": to_checksum_address(multicall3), "data": "0x" + data.hex()},
-                block_identifier=block,
-            )
-            results = decode_aggregate3(raw)
-            if len(results) != len(reads):
-                raise ReadFailure(f"aggregate3 gave {len(results)} results for {len(reads)} reads")
-            failed = [r.label for r, (ok, _) in zip(reads, results, strict=True) if not ok]
-            if failed:
-                raise CallRevertedError(
-                    self.venue, f"reverted at block {block}: {', '.join(failed)}"
+            try:
+                raw = await self.w3.eth.call(
+                    {"to": to_checksum_address(multicall3), "data": "0x" + data.hex()},
+                    block_identifier=block,
                 )
-            return [decode_read(r, d) for r, (_, d) in zip(reads, results, strict=True)]
+            except (TypeError, ValueError) as exc:  # web3 could not format the node's result
+                if isinstance(exc, Web3Exception):
+                    raise
+                raise ReadFailure(f"eth_call result does not decode ({type(exc).__name__})") \
+                    from None
+            return decode_multicall(self.venue, reads, raw, block)
 
     async def read_at_latest(self, multicall3: str, reads: Sequence[Read]) -> BlockReads:
-        """Pin the latest block, then read everything plus its timestamp in one aggregate3."""
-        block = await self.block_number()
+        """Check the chain and pin the latest block (one batch), then read everything plus the
+        block's timestamp in one aggregate3."""
+        block = await self.chain_and_block()
         stamp = Read("block timestamp", multicall3, "getCurrentBlockTimestamp()")
         values = await self.multicall(multicall3, [*reads, stamp], block)
-        return BlockReads(block, int(values[-1]), values[:-1])
+        return BlockReads(block, unsigned(self.venue, "block timestamp", values[-1]), values[:-1])
 
     async def nonce(self, address: str, block: int | str = "latest") -> int:
         async with self.translating("eth_getTransactionCount"):
-            return int(await self.w3.eth.get_transaction_count(to_checksum_address(address), block))
+            count = await self.w3.eth.get_transaction_count(to_checksum_address(address), block)
+        return unsigned(self.venue, "eth_getTransactionCount", count)
 
     async def pending_transactions(self, addresses: Sequence[str]) -> list[dict[str, Any]] | None:
         """Return not-yet-mined transactions, or None when the node exposes no pending view.
@@ -275,29 +322,17 @@ class EvmRpc:
         return None
 
     async def _read_pool(self, method: str, addresses: Sequence[str]) -> list[dict[str, Any]]:
-        request = self.w3.manager.coro_request
+        """Read the pool with raw requests: the answers are checked field by field as the node
+        sent them (`pool_transactions`), with no formatting in between."""
+        request = self.w3.provider.make_request
         if method == "txpool_contentFrom":
             out = []
             for address in addresses:
-                content = await request(method, [to_checksum_address(address)])
-                out += _plain_txs(method, lambda c=content: [
-                    tx
-                    for section in ("pending", "queued")
-                    for tx in ((c or {}).get(section) or {}).values()
-                ])
+                answer = await request(method, [to_checksum_address(address)])
+                out += pool_transactions(method, rpc_result(method, answer))
             return out
-        if method == "txpool_content":
-            content = await request(method, [])
-            return _plain_txs(method, lambda: [
-                tx
-                for section in ("pending", "queued")
-                for by_nonce in ((content or {}).get(section) or {}).values()
-                for tx in by_nonce.values()
-            ])
-        block = await request(method, ["pending", True])
-        return _plain_txs(method, lambda: [
-            tx for tx in (block or {}).get("transactions", []) if isinstance(tx, dict)
-        ])
+        params = [] if method == "txpool_content" else ["pending", True]
+        return pool_transactions(method, rpc_result(method, await request(method, params)))
 
     async def close(self) -> None:
         """Close the HTTP session."""
@@ -319,41 +354,21 @@ def _withhold_text(exc: BaseException, scrub: Scrubber) -> None:
     exc.__suppress_context__ = True
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        return int(value, 16) if value.startswith("0x") else int(value)
-    if isinstance(value, (bytes, bytearray)):
-        return int.from_bytes(value, "big")
-    return 0 if value is None else int(value)
 
+def decode_multicall(venue: str, reads: Sequence[Read], raw: Any, block: int | str) -> list[Any]:
+    """Decode the return data of one ``aggregate3`` into one value per read.
 
-def _hex(value: Any) -> str:
-    if isinstance(value, (bytes, bytearray)):
-        return "0x" + bytes(value).hex()
-    return str(value)
-
-
-def _plain_txs(method: str, txs: Callable[[], list[Any]]) -> list[dict[str, Any]]:
-    """Normalise the node's pending transactions; a malformed answer is a `ReadFailure`
-    (translated to BadResponseError), never a bare KeyError or ValueError."""
-    try:
-        return [_plain_tx(tx) for tx in txs()]
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise ReadFailure(f"{method}: malformed pending transaction ({type(exc).__name__})") \
-            from None
-
-
-def _plain_tx(tx: Mapping[str, Any]) -> dict[str, Any]:
-    """Normalise one node transaction (hex strings or web3-formatted) to plain Python values."""
-    raw_input = tx.get("input", b"") or b""
-    data = bytes.fromhex(raw_input[2:]) if isinstance(raw_input, str) else bytes(raw_input)
-    return {
-        "hash": _hex(tx.get("hash")),
-        "from": to_checksum_address(tx["from"]),
-        "to": to_checksum_address(tx["to"]) if tx.get("to") else None,
-        "value": _int(tx.get("value")),
-        "input": data,
-        "nonce": _int(tx.get("nonce")),
-    }
+    Raises:
+        CallRevertedError: a read failed (named).
+        ReadFailure: the data is not one decodable result per read (the caller translates it
+            to `BadResponseError`).
+    """
+    if not isinstance(raw, (bytes, bytearray)):
+        raise ReadFailure(f"aggregate3 returned {type(raw).__name__}, not bytes")
+    results = decode_aggregate3(raw)
+    if len(results) != len(reads):
+        raise ReadFailure(f"aggregate3 gave {len(results)} results for {len(reads)} reads")
+    failed = [r.label for r, (ok, _) in zip(reads, results, strict=True) if not ok]
+    if failed:
+        raise CallRevertedError(venue, f"reverted at block {block}: {', '.join(failed)}")
+    return [decode_read(r, d) for r, (_, d) in zip(reads, results, strict=True)]

@@ -6,9 +6,12 @@ What is read comes from the venue config (see `factory.interfaces.evm_plans`):
   (aToken / variable debt token balances summed over the desk's addresses, native units) and one
   `AccountInfo` from ``Pool.getUserAccountData``. The reserves' token addresses come from
   ``Pool.getReserveData(asset)`` once (first snapshot) and are cached.
-- ``options.lst_rates`` -> ``<venue>:LST:<SYM>`` with ``rate`` = the rate function / 1e18.
+- ``options.lst_rates`` -> ``<venue>:LST:<SYM>`` with ``rate`` = the rate function / 1e18, and the
+  snapshot's ``rates[<SYM>]`` even when the desk holds none of the token here (the rate values
+  the token wherever else it is held).
 
-Each snapshot after the first is ``eth_blockNumber`` + one aggregate3 ``eth_call`` at that block;
+Each snapshot after the first is one batch of ``eth_chainId`` + ``eth_blockNumber`` (the chain is
+checked on every snapshot) and one aggregate3 ``eth_call`` at that block;
 ``timestamp`` is the block's timestamp and ``block_number`` the pinned block.
 """
 
@@ -84,5 +87,6 @@ class OnChainLiveBackend(EvmVenueBackend):
     async def fetch_snapshot(self, timestamp: datetime) -> VenueSnapshot:
         """Read every position of the venue at the latest block (one aggregate3)."""
         start = time.monotonic()
-        reads, positions, account = await self.read_plan()
-        return self.snapshot(reads, start, positions=positions, account=account)
+        reads, folded = await self.read_plan()
+        return self.snapshot(reads, start, positions=folded.positions, account=folded.account,
+                             rates=folded.rates)

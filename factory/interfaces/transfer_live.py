@@ -16,11 +16,13 @@ Transfers in transit (``VenueSnapshot.transfers``):
 - CEX: ``get_transfers_in_transit()`` of each interface named in ``options.transfer_venues`` that
   the mode enables (all of them when the mode lists no venues).
 
-Failure rule: a failing chain read raises (typed; nothing is read as zero). A failing CEX source,
-or a node that exposes no pending pool, does not sink the snapshot: the other sources are still
-reported, ``status`` stays ``ok`` (the balances are authoritative) and ``error`` names each
-source whose transfers are unknown, e.g.
-``"transfers in transit unknown: binance: VenueTimeoutError: ..."``.
+Failure rule: a failing balance read raises (typed; nothing is read as zero). A transfer source
+that cannot be read (a failing CEX source, a node that exposes no pending pool, a malformed
+pending pool, a desk transaction that creates a contract) does not sink the balances: the other
+sources are still reported, ``status`` stays ``ok`` (the balances are authoritative), and
+``transfers_unknown`` (and ``error``) name each source whose transfers are unknown, e.g.
+``"transfers in transit unknown: binance: VenueTimeoutError: ..."``. The portfolio then lists
+the venue under ``unknown`` and is not complete: an unknown transfer is never silently absent.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from typing import Protocol
 from eth_utils import to_checksum_address
 
 from factory.config import ModeConfig, TokenConfig, VenueConfig
-from factory.errors import ConfigError
+from factory.errors import BadResponseError, ConfigError
 from factory.interfaces.evm_backend import EvmVenueBackend
 from factory.interfaces.evm_pending import PendingTracker, drop_mined
 from factory.interfaces.evm_plans import Plan, wallet_plan
@@ -177,24 +179,35 @@ class TransferLiveBackend(EvmVenueBackend):
         await self.ensure_ready()
         cex_task = asyncio.ensure_future(self._cex_transfers())
         try:
-            pending = await self.rpc.pending_transactions(self.addresses)
-            reads, positions, _ = await self.read_plan()
             errors: list[str] = []
-            chain: list[Transfer] = []
-            if pending is None:
-                errors.append("chain: the RPC node exposes no pending transactions")
+            try:
+                pending = await self.rpc.pending_transactions(self.addresses)
+            except BadResponseError as exc:
+                pending = None
+                errors.append(f"chain: {exc}")
             else:
-                chain = await self._chain_transfers(reads.block_number, pending)
+                if pending is None:
+                    errors.append("chain: the RPC node exposes no pending transactions")
+            reads, folded = await self.read_plan()
+            chain: list[Transfer] = []
+            if pending is not None:
+                try:
+                    chain = await self._chain_transfers(reads.block_number, pending)
+                except BadResponseError as exc:
+                    errors.append(f"chain: {exc}")
             cex, cex_errors = await cex_task
         except BaseException:
             cex_task.cancel()
             raise
         errors += cex_errors
+        unknown = "; ".join(errors) if errors else None
         return self.snapshot(
             reads, start,
-            positions=positions,
+            positions=folded.positions,
+            rates=folded.rates,
             transfers=chain + cex,
-            error=("transfers in transit unknown: " + "; ".join(errors)) if errors else None,
+            transfers_unknown=unknown,
+            error=f"transfers in transit unknown: {unknown}" if unknown else None,
         )
 
     async def close(self) -> None:

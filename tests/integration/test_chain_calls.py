@@ -8,7 +8,9 @@ from factory.interfaces.transfer_live import TransferLiveBackend
 from factory.positions import utc
 from factory.sandbox.chain import RpcProxy, SandboxChain, SandboxOps
 
-STEADY = {"eth_blockNumber": 1, "eth_call": 1}
+# the chain id rides in the same JSON-RPC batch as the block number: two HTTP requests
+STEADY = {"eth_chainId": 1, "eth_blockNumber": 1, "eth_call": 1}
+STEADY_REQUESTS = [("eth_chainId", "eth_blockNumber"), ("eth_call",)]
 
 
 def proxied_env(proxy: RpcProxy, addresses: list[str]) -> dict[str, str]:
@@ -33,6 +35,7 @@ async def test_an_aave_snapshot_is_one_eth_call_at_the_pinned_block(
         chain.mine()
         snap = await aave.fetch_snapshot(utc())
         assert dict(rpc_proxy.counts) == STEADY
+        assert rpc_proxy.requests == STEADY_REQUESTS
         (call, tag), = rpc_proxy.calls("eth_call")
         assert int(tag, 16) == snap.block_number
     # 3 reserves x 2 tokens x 3 addresses + 3 account reads, all in that one call
@@ -48,10 +51,10 @@ async def test_the_one_time_setup_is_small_and_done_once(
 
     await aave.fetch_snapshot(utc())
 
-    # chain id once; code of Multicall3, Pool and the 3 reserves; one aggregate3 for
-    # Pool.getReserveData of every reserve; then the snapshot itself
+    # chain id; code of Multicall3, Pool and the 3 reserves; one aggregate3 for
+    # Pool.getReserveData of every reserve; then the snapshot itself (chain id + block batched)
     assert dict(rpc_proxy.counts) == {
-        "eth_chainId": 1, "eth_getCode": 5, "eth_call": 2, "eth_blockNumber": 1,
+        "eth_chainId": 2, "eth_getCode": 5, "eth_call": 2, "eth_blockNumber": 1,
     }
     await aave.close()
 

@@ -93,8 +93,10 @@ def node_calls(proxy: RpcProxy, venue: str, expected: type[VenueError],
 def test_the_chain_venues_read_through_the_proxy(engine, good, proxy):
     proxy.counts.clear()
     ray.get(ray.get_actor("venue:etherfi").snapshot.remote(None, DEADLINE_S), timeout=30)
-    # a ready venue costs the node two calls a snapshot: pin the block, one aggregate3
-    assert dict(proxy.counts) == {"eth_blockNumber": 1, "eth_call": 1}
+    # a ready venue costs the node two requests a snapshot: one batch checking the chain id and
+    # pinning the block, one aggregate3
+    assert dict(proxy.counts) == {"eth_chainId": 1, "eth_blockNumber": 1, "eth_call": 1}
+    assert proxy.requests[-2:] == [("eth_chainId", "eth_blockNumber"), ("eth_call",)]
 
 
 @pytest.mark.parametrize(("fault", "error"), [
@@ -117,7 +119,8 @@ def test_a_failing_node_is_retried_within_the_policy_then_the_venue_is_stale(
 def test_a_slow_node_costs_one_call_and_the_snapshot_stays_on_time(engine, good, proxy):
     proxy.delay_s = 3.0
     calls = node_calls(proxy, "etherfi", VenueTimeoutError)
-    assert calls == {"eth_blockNumber": 1}  # the deadline leaves no time for a second try
+    # the deadline leaves no time for a second try
+    assert calls == {"eth_chainId": 1, "eth_blockNumber": 1}
     stale_under_fault(engine, good, "etherfi", VenueTimeoutError, also=("aave_v3",))
 
 
@@ -125,9 +128,27 @@ def test_a_read_that_reverts_is_named_and_not_retried(engine, good, proxy, chain
     weeth = sandbox.token("weETH").address
     chain.client.rpc("anvil_setCode", [weeth, REVERTING_CODE])
     calls = node_calls(proxy, "etherfi", CallRevertedError)
-    assert calls == {"eth_blockNumber": 1, "eth_call": 1}
+    assert calls == {"eth_chainId": 1, "eth_blockNumber": 1, "eth_call": 1}
     error = stale_under_fault(engine, good, "etherfi", CallRevertedError)
     assert "weETH.getRate()" in error and "weETH.balanceOf" in error
+
+
+def test_a_node_that_switches_chain_is_refused_at_the_next_snapshot_and_never_read(
+    engine, good, proxy, chain
+):
+    chain.client.rpc("anvil_setChainId", [1])
+    try:
+        calls = node_calls(proxy, "etherfi", WrongChainError)
+        # the chain id rides with the block number; refused, never retried, nothing read
+        assert calls == {"eth_chainId": 1, "eth_blockNumber": 1}
+        # aave_v3 reads the same node: it is refused too, never read as ours
+        error = stale_under_fault(engine, good, "etherfi", WrongChainError, also=("aave_v3",))
+        assert "chain id 1" in error and str(ANVIL_CHAIN_ID) in error
+    finally:
+        chain.client.rpc("anvil_setChainId", [ANVIL_CHAIN_ID])
+    fresh = eventually(lambda: (s := engine.get_real_positions()).complete and s, 30, 0.2,
+                       "etherfi fresh on the right chain again")
+    assert fresh.venues["etherfi"].positions == good.venues["etherfi"].positions
 
 
 def test_a_node_on_another_chain_is_refused_after_a_restart_and_never_read(
@@ -142,8 +163,9 @@ def test_a_node_on_another_chain_is_refused_after_a_restart_and_never_read(
                    != pid, 30, 0.2, "etherfi actor restarted")
         # the restarted actor's first call also builds its client: give it room to do so
         calls = node_calls(proxy, "etherfi", WrongChainError, deadline_s=10.0)
-        assert calls == {"eth_chainId": 1}  # checked once, refused, never retried, never read
-        error = stale_under_fault(engine, good, "etherfi", WrongChainError)
+        assert calls == {"eth_chainId": 1}  # checked at setup, refused, never retried, never read
+        # aave_v3 reads the same node and checks the chain on every snapshot: refused too
+        error = stale_under_fault(engine, good, "etherfi", WrongChainError, also=("aave_v3",))
         assert "chain id 1" in error and str(ANVIL_CHAIN_ID) in error
     finally:
         chain.client.rpc("anvil_setChainId", [ANVIL_CHAIN_ID])

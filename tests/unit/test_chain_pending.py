@@ -23,7 +23,8 @@ from factory.errors import (
 )
 from factory.interfaces.evm_abi import ReadFailure
 from factory.interfaces.evm_pending import PendingTracker, decode_pending, drop_mined
-from factory.interfaces.evm_rpc import _plain_tx, translate_error
+from factory.interfaces.evm_answers import plain_tx
+from factory.interfaces.evm_rpc import translate_error
 
 DESK = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 CEX = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
@@ -54,11 +55,18 @@ def test_native_value_is_money_in_transit_and_both_legs_get_distinct_ids():
 @pytest.mark.parametrize(
     "pending",
     [tx(to=POOL, data=usdt_transfer(5)),  # a transfer() call on a contract we do not know
-     tx(data=bytes.fromhex("095ea7b3") + b"\x00" * 64),  # approve moves nothing
-     tx(to=None, data=b"\x60\x80")],  # contract creation
+     tx(data=bytes.fromhex("095ea7b3") + b"\x00" * 64)],  # approve moves nothing
 )
 def test_calls_that_move_no_money_we_can_name_are_skipped(pending):
     assert decode_pending(pending, TOKENS) == []
+
+
+def test_a_desk_contract_creation_makes_the_transfers_unknown_not_absent():
+    with pytest.raises(BadResponseError, match="creates a contract"):
+        decode_pending(tx(to=None, data=b"\x60\x80"), TOKENS)
+    tracker = PendingTracker("wallet", lambda: datetime(2026, 1, 1, tzinfo=timezone.utc))
+    with pytest.raises(BadResponseError, match="^wallet: "):
+        tracker.transfers([tx(to=None, value=10**18)], [DESK], TOKENS)
 
 
 def test_the_tracker_keeps_first_seen_times_and_forgets_landed_transactions():
@@ -86,10 +94,26 @@ def test_transactions_mined_before_the_pinned_block_are_not_in_transit():
 
 
 def test_node_transactions_normalise_from_hex_strings():
-    raw = {"hash": "0xab", "from": DESK.lower(), "to": USDT.lower(), "value": "0xde0b6b3a7640000",
-           "input": "0x" + usdt_transfer(1).hex(), "nonce": "0x7"}
-    assert _plain_tx(raw) == {"hash": "0xab", "from": DESK, "to": USDT, "value": 10**18,
-                              "input": usdt_transfer(1), "nonce": 7}
+    raw = {"hash": "0x" + "ab" * 32, "from": DESK.lower(), "to": USDT.lower(),
+           "value": "0xde0b6b3a7640000", "input": "0x" + usdt_transfer(1).hex(), "nonce": "0x7"}
+    assert plain_tx(raw) == {"hash": "0x" + "ab" * 32, "from": DESK, "to": USDT, "value": 10**18,
+                             "input": usdt_transfer(1), "nonce": 7}
+
+
+@pytest.mark.parametrize("field", ["value", "nonce", "input", "hash", "from", "to"])
+@pytest.mark.parametrize("bad", ["missing", None, "", "0xzz", -1])
+def test_a_missing_or_malformed_transaction_field_is_an_error_never_zero(field, bad):
+    raw = {"hash": "0x" + "ab" * 32, "from": DESK, "to": USDT, "value": "0x1", "input": "0x",
+           "nonce": "0x7"}
+    if bad == "missing":
+        del raw[field]
+    else:
+        raw[field] = bad
+    if field == "to" and bad is None:  # a contract creation: decoded, then unknown downstream
+        assert plain_tx(raw)["to"] is None
+        return
+    with pytest.raises(ReadFailure, match=field):
+        plain_tx(raw)
 
 
 def rpc_error(code: int, cls=Web3RPCError):

@@ -56,9 +56,16 @@ def test_an_lst_rate_for_an_unknown_token_is_a_config_error():
 
 def test_lst_balances_sum_over_addresses_and_carry_the_rate():
     plan = lst_plan("lido", venue_defaults()["lido"].tokens, {"wstETH": "stEthPerToken()"}, [A, B])
-    positions, account = fold(plan, [3 * E18, E18 // 2, 1_180_000_000_000_000_000])
+    positions, account, rates = fold(plan, [3 * E18, E18 // 2, 1_180_000_000_000_000_000])
     pos = positions["lido:LST:wstETH"]
-    assert (pos.amount, pos.rate, account) == (3.5, 1.18, None)
+    assert (pos.amount, pos.rate, account, rates) == (3.5, 1.18, None, {"wstETH": 1.18})
+
+
+def test_an_lst_rate_is_kept_when_the_desk_holds_none_of_the_token_here():
+    # all the weETH sits on AAVE: the etherfi venue still carries the rate it read
+    plan = lst_plan("etherfi", venue_defaults()["etherfi"].tokens, {"weETH": "getRate()"}, [A])
+    positions, _, rates = fold(plan, [0, 1_050_000_000_000_000_000])
+    assert positions == {} and rates == {"weETH": 1.05}
 
 
 def aave_reserves():
@@ -78,7 +85,7 @@ def test_aave_values_fold_into_positions_without_zeros_and_the_pools_account_fig
     plan = aave_plan("aave_v3", "0x" + "99" * 20, aave_reserves(), {"weETH": 18, "WETH": 18}, [A])
     account_raw = (3_150_000_000_000, 1_800_000_000_000, 1_129_500_000_000, 9500, 9300,
                    1_662_500_000_000_000_000)
-    positions, account = fold(plan, [10 * E18, 0, 0, 6 * E18, account_raw])
+    positions, account, _ = fold(plan, [10 * E18, 0, 0, 6 * E18, account_raw])
     assert {k: p.amount for k, p in positions.items()} == {
         "aave_v3:aToken:aweETH": 10.0, "aave_v3:debtToken:debtWETH": 6.0,
     }
@@ -117,7 +124,7 @@ def test_the_wallet_reads_native_eth_through_multicall_and_only_its_balance_toke
         ("balanceOf(address)", "wallet:BaseToken:USDT"),
         ("balanceOf(address)", "wallet:BaseToken:WETH"),
     ]
-    positions, _ = fold(plan, [2 * E18, 1_500_000, 0])
+    positions, _, _ = fold(plan, [2 * E18, 1_500_000, 0])
     assert {k: p.amount for k, p in positions.items()} == {
         "wallet:BaseToken:ETH": 2.0, "wallet:BaseToken:USDT": 1.5}
 

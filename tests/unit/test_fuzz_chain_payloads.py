@@ -49,20 +49,20 @@ class FakeEth:
         return self.raw
 
 
-class FakeManager:
+class FakeProvider:
     def __init__(self, pool: Any):
         self.pool = pool
 
-    async def coro_request(self, method: str, params: list) -> Any:
-        return self.pool
+    async def make_request(self, method: str, params: list) -> Any:
+        return {"jsonrpc": "2.0", "id": 1, "result": self.pool}
 
 
 class FakeWeb3:
-    """What EvmRpc uses of AsyncWeb3: ``eth.call`` and ``manager.coro_request``."""
+    """What EvmRpc uses of AsyncWeb3: ``eth.call`` and ``provider.make_request``."""
 
     def __init__(self, raw: bytes = b"", pool: Any = None):
         self.eth = FakeEth(raw)
-        self.manager = FakeManager(pool)
+        self.provider = FakeProvider(pool)
 
 
 uint = st.one_of(st.sampled_from([0, 1, MAX_UINT256, MAX_UINT256 - 1, 10**18]),
@@ -86,7 +86,7 @@ async def test_a_random_aggregate3_answer_is_finite_positions_or_a_typed_error(r
     except BasisError as exc:
         assert exc.venue == "aave_v3"
         return
-    positions, account = fold(plan, values)
+    positions, account, _ = fold(plan, values)
     for pos in positions.values():
         assert math.isfinite(pos.amount) and pos.amount > 0
     assert account is not None
@@ -99,7 +99,11 @@ async def test_a_random_aggregate3_answer_is_finite_positions_or_a_typed_error(r
 def test_extreme_lst_balances_and_rates_fold_to_finite_numbers(values):
     tokens = {"weETH": type("T", (), {"address": TOKEN, "decimals": 18})()}
     plan = lst_plan("etherfi", tokens, {"weETH": "getRate()"}, [DESK, TOKEN, MULTICALL])
-    positions, _ = fold(plan, values)
+    try:
+        positions, _, _ = fold(plan, values)
+    except BadResponseError as exc:  # a rate of zero
+        assert "rate reads zero" in str(exc)
+        return
     for pos in positions.values():
         assert math.isfinite(pos.amount) and math.isfinite(pos.rate)
 
@@ -142,8 +146,8 @@ def test_any_calldata_is_an_erc20_transfer_or_none(calldata):
 
 
 @FUZZ
-@given(addresses=st.lists(st.sampled_from([TOKEN, DESK, "0x" + "00" * 20]), min_size=11,
-                          max_size=11))
+@given(addresses=st.lists(st.sampled_from([TOKEN, DESK, "0x" + "00" * 20]), min_size=15,
+                          max_size=15))
 def test_reserve_data_with_any_addresses_is_tokens_or_contract_missing(addresses):
     try:
         tokens = reserve_tokens_from("aave_v3", TOKEN, ["WETH"], [addresses])

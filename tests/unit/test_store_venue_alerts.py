@@ -117,6 +117,7 @@ def test_alerts_fire_for_low_health_factor_margin_delta_and_staleness():
         venue="aave_v3", execution_mode="live", timestamp=utc(0), fetched_at=utc(0),
         positions={"aave_v3:aToken:aweETH": Position(key="aave_v3:aToken:aweETH", amount=10)},
         account=AccountInfo(total_collateral=30000, total_debt=20000, health_factor=1.1),
+        rates={"weETH": 1.05},
     )
     okx = VenueSnapshot(
         venue="okx", execution_mode="live", timestamp=utc(0), fetched_at=utc(0), status="stale",

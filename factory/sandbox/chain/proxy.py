@@ -36,6 +36,7 @@ class RpcProxy:
     Attributes:
         counts: requests per JSON-RPC method (batch members counted one by one).
         log: every ``(method, params)`` in order.
+        requests: the methods of each HTTP request in order (a batch is one request).
         delay_s: wait this long before forwarding (timeouts).
         fault: ``drop`` closes the connection unanswered, ``http_503`` / ``http_429`` answer with
             that status; ``none`` forwards.
@@ -45,6 +46,7 @@ class RpcProxy:
         self.upstream = upstream
         self.counts: Counter[str] = Counter()
         self.log: list[tuple[str, list]] = []
+        self.requests: list[tuple[str, ...]] = []
         self.delay_s = 0.0
         self.fault: Fault = "none"
         self._lock = threading.Lock()
@@ -68,6 +70,7 @@ class RpcProxy:
         with self._lock:
             self.counts.clear()
             self.log.clear()
+            self.requests.clear()
         self.delay_s = 0.0
         self.fault = "none"
 
@@ -78,12 +81,15 @@ class RpcProxy:
             return
         items = payload if isinstance(payload, list) else [payload]
         with self._lock:
+            methods = []
             for item in items:
                 if not isinstance(item, dict):
                     continue
                 method = str(item.get("method", "?"))
+                methods.append(method)
                 self.counts[method] += 1
                 self.log.append((method, item.get("params") or []))
+            self.requests.append(tuple(methods))
 
     def start(self) -> RpcProxy:
         proxy = self
