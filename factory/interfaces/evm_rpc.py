@@ -312,13 +312,17 @@ class EvmRpc:
         ``txpool_content`` (anvil, geth; the whole pool), the ``pending`` block (hosted RPCs).
         Each transaction is ``{hash, from, to, value, input, nonce}``.
         """
-        while self._pool_method < len(POOL_METHODS):
-            method = POOL_METHODS[self._pool_method]
+        # Concurrent snapshots share this counter: each walks from where it started and only
+        # ever moves the counter forward, so one caller's refusal never skips another's method.
+        index = self._pool_method
+        while index < len(POOL_METHODS):
+            method = POOL_METHODS[index]
             try:
                 async with self.translating(method):
                     return await self._read_pool(method, addresses)
             except BadRequestError:
-                self._pool_method += 1
+                index += 1
+                self._pool_method = max(self._pool_method, index)
         return None
 
     async def _read_pool(self, method: str, addresses: Sequence[str]) -> list[dict[str, Any]]:

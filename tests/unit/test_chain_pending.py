@@ -149,3 +149,35 @@ def test_chain_failures_translate_once_into_the_typed_tree(exc, typed):
 
 def test_foreign_exceptions_are_not_translated():
     assert translate_error("aave_v3", "eth_call", KeyError("bug")) is None
+
+
+class SlowRefusingPool:
+    """A node without ``txpool_contentFrom`` whose refusal takes a moment, so concurrent
+    snapshots are all inside the same discovery at once; ``txpool_content`` holds no tx."""
+
+    def __init__(self):
+        self.calls: list[str] = []
+
+    async def make_request(self, method: str, params: list):
+        self.calls.append(method)
+        await asyncio.sleep(0.01)
+        if method == "txpool_contentFrom":
+            return {"jsonrpc": "2.0", "id": 1,
+                    "error": {"code": -32601, "message": "Method not found"}}
+        if method == "txpool_content":
+            return {"jsonrpc": "2.0", "id": 1, "result": {"pending": {}, "queued": {}}}
+        raise AssertionError(f"{method} asked although txpool_content answers")
+
+
+async def test_concurrent_snapshots_find_the_pool_method_without_skipping_one_another():
+    from factory.interfaces.evm_rpc import EvmRpc
+
+    class W3:
+        provider = SlowRefusingPool()
+
+    rpc = EvmRpc("wallet", "http://node.invalid", w3=W3())
+    answers = await asyncio.gather(*(rpc.pending_transactions([DESK]) for _ in range(3)))
+    assert answers == [[], [], []]  # every caller read the pool; none gave up with None
+    assert W3.provider.calls.count("txpool_content") == 3
+    assert await rpc.pending_transactions([DESK]) == []
+    assert W3.provider.calls[-1] == "txpool_content"  # the refusal is remembered
