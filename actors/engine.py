@@ -64,6 +64,23 @@ class EventDrivenStrategyEngine:
         """Ask the monitor for a snapshot and wait for it."""
         return ray.get(self.position_monitor.get_real_positions.remote(timestamp), timeout=timeout_s)
 
+    def prepare_venues(self, timeout_s: float = 30.0) -> dict[str, str | None]:
+        """Wait (bounded) until every venue actor is up and has run its one-time setup.
+
+        Returns each venue's outcome: None when ready, else the reason in one line. Nothing
+        here is a snapshot: a venue that is not ready is reported by the next snapshot.
+        """
+        refs = {h.prepare.remote(timeout_s): v for v, h in self.venue_actors.items() if h}
+        done, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout_s)
+        outcome: dict[str, str | None] = {
+            v: f"VenueTimeoutError: not ready within {timeout_s:.2f} s" for v in refs.values()}
+        for ref in done:
+            try:
+                outcome[refs[ref]] = ray.get(ref)
+            except Exception as exc:  # noqa: BLE001 - the actor died: the snapshot reports it
+                outcome[refs[ref]] = type(exc).__name__
+        return outcome
+
     def run(self, interval_s: float | None = None, count: int | None = None) -> Any:
         """Start the live loop in the monitor: a snapshot every ``interval_s``; returns its ref."""
         return self.position_monitor.run.remote(interval_s, count)

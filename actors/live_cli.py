@@ -158,7 +158,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     try:
         engine = EventDrivenStrategyEngine(mode, "live", store_path=args.db)
         if args.once:
-            # first snapshot: venue actors are starting; give them one deadline to warm up
+            # venue actors start and build their clients first, so the one deadline of the
+            # snapshot is spent on positions, not on process start and market loading
+            engine.prepare_venues(timeout_s=30)
             snap = engine.get_real_positions(None, timeout_s=60)
             if not snap.complete:
                 time.sleep(mode.monitor.deadline_s)

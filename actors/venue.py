@@ -161,6 +161,17 @@ class VenueWorker:
         finally:
             _deadline.reset(token)
 
+    async def prepare(self, deadline_s: float) -> str | None:
+        """Run the interface's one-time setup once, within ``deadline_s``; return None when
+        ready, else the error as one line (the first snapshot reports it as usual)."""
+        try:
+            await asyncio.wait_for(self.interface.prepare(), deadline_s)
+        except TimeoutError:
+            return f"VenueTimeoutError: not ready within {deadline_s:.2f} s"
+        except Exception as exc:  # noqa: BLE001 - reported, never raised: snapshots decide
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
     def status(self) -> dict[str, Any]:
         """Health, limiter figures and call count."""
         stats = self.limiter.snapshot_stats()
@@ -250,6 +261,9 @@ class VenuePositionActor:
 
     async def transfers_in_transit(self, deadline_s: float | None = None) -> list:
         return await self.worker.transfers_in_transit(deadline_s)
+
+    async def prepare(self, deadline_s: float) -> str | None:
+        return await self.worker.prepare(deadline_s)
 
     def status(self) -> dict[str, Any]:
         return self.worker.status()

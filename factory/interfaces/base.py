@@ -115,6 +115,14 @@ class BasePositionInterface(abc.ABC):
         lo, hi = utc(start), utc(end)
         return [s for s in self._history if lo <= s.timestamp <= hi]
 
+    async def prepare(self) -> None:
+        """Build the backend and run its one-time setup (client, markets, chain checks), so a
+        first snapshot under a deadline is not spent on it. Failures are the backend's typed
+        errors; the next snapshot tries the setup again."""
+        prepare = getattr(self.backend, "prepare", None)
+        if prepare is not None:
+            await prepare()
+
     async def close(self) -> None:
         """Release network clients."""
         if self._backend is not None:

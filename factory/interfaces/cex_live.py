@@ -118,6 +118,10 @@ class CEXLiveBackend:
             self._client = build_client(self.config, self.options, settings, wire, base)
         return self._client
 
+    async def prepare(self) -> None:
+        """Build the client and load the markets, so the first snapshot reads positions only."""
+        await self._call(self.client.load_markets)
+
     async def _call(self, fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
         """Await a ccxt call; failures outside an HTTP exchange are translated here."""
         try:

@@ -86,6 +86,10 @@ class EvmVenueBackend:
             self._plan = await self.build_plan()
         return self._plan
 
+    async def prepare(self) -> None:
+        """The one-time checks (chain id, contract code) and the plan, before the first read."""
+        await self.ensure_ready()
+
     async def read_plan(self) -> tuple[BlockReads, Folded]:
         """Read the whole plan at the latest block in one aggregate3; fold it."""
         plan = await self.ensure_ready()

@@ -154,11 +154,13 @@ class RpcTransport(AsyncHTTPProvider):
     async def make_batch_request(
         self, batch_requests: list[tuple[RPCEndpoint, Any]]
     ) -> list[RPCResponse] | RPCResponse:
-        answer = await self.exchange("batch", self.encode_batch_rpc_request(batch_requests))
+        # errors name the methods batched: "batch(eth_chainId, eth_blockNumber): ..."
+        label = f"batch({', '.join(str(method) for method, _ in batch_requests)})"
+        answer = await self.exchange(label, self.encode_batch_rpc_request(batch_requests))
         if isinstance(answer, dict):  # one error object for the whole batch
             return cast(RPCResponse, answer)
         if not isinstance(answer, list) or not all(isinstance(a, dict) for a in answer):
-            raise BadResponseError(self.venue, "batch: answer is not a list of JSON-RPC objects")
+            raise BadResponseError(self.venue, f"{label}: answer is not a list of JSON-RPC objects")
         return sorted(answer, key=lambda a: a.get("id") if isinstance(a.get("id"), int) else 0)
 
     async def disconnect(self) -> None:

@@ -148,3 +148,29 @@ async def test_the_wallet_does_not_wait_for_a_cex_actor_when_no_time_is_left():
             await ActorTransitSource("binance").get_transfers_in_transit()
     finally:
         venue_module._deadline.reset(token)
+
+
+class Preparing(FakeWire):
+    """An interface whose one-time setup takes ``setup_s`` and then fails or succeeds."""
+
+    def __init__(self, setup_s: float = 0.0, error: Exception | None = None):
+        super().__init__()
+        self.setup_s, self.error, self.prepared = setup_s, error, 0
+
+    async def prepare(self):
+        import asyncio
+
+        await asyncio.sleep(self.setup_s)
+        self.prepared += 1
+        if self.error is not None:
+            raise self.error
+
+
+async def test_prepare_reports_ready_a_typed_failure_or_a_timeout_and_never_raises():
+    ready = Preparing()
+    assert await worker(ready).prepare(1.0) is None and ready.prepared == 1
+    failing = Preparing(error=VenueUnavailableError("binance", "markets: HTTP 503"))
+    assert await worker(failing).prepare(1.0) == "VenueUnavailableError: binance: markets: HTTP 503"
+    slow = Preparing(setup_s=5.0)
+    assert await worker(slow).prepare(0.05) == "VenueTimeoutError: not ready within 0.05 s"
+    assert slow.prepared == 0  # cut at the bound, not waited for
