@@ -68,12 +68,10 @@ def test_a_venue_failing_right_after_a_monitor_restart_is_stale_with_its_last_go
     assert snap.venues["binance"].status == "ok" and not snap.complete
 
 
-def actor_pid(cli: subprocess.Popen, marker: str) -> int | None:
-    """The process of the CLI's actor whose title contains ``marker`` (Ray sets ray::<name>)."""
-    for pid in descendants(cli.pid):
-        if marker in title(pid):
-            return pid
-    return None
+def actor_pids(cli: subprocess.Popen, marker: str) -> set[int]:
+    """Processes of the CLI's actors whose title contains ``marker`` (Ray titles an actor's
+    process ``ray::<class>`` or ``ray::<class>.<method running>``)."""
+    return {pid for pid in descendants(cli.pid) if marker in title(pid)}
 
 
 def test_basis_monitor_json_survives_two_monitor_kills_and_a_venue_kill(
@@ -105,13 +103,16 @@ def test_basis_monitor_json_survives_two_monitor_kills_and_a_venue_kill(
 
     try:
         until(lambda: any('"complete":true' in x for x in lines), 180, "a complete snapshot")
-        for marker in ("ray::PositionMonitorActor", "ray::PositionMonitorActor",
-                       "ray::venue:okx"):
-            pid = until(lambda m=marker: actor_pid(cli, m), 120, f"the {marker} process")
-            os.kill(pid, signal.SIGKILL)
+        kills = [("ray::PositionMonitorActor", 1), ("ray::PositionMonitorActor", 1),
+                 ("ray::VenuePositionActor", len(VENUES))]
+        for marker, running in kills:
+            pids = until(lambda m=marker, k=running: len(p := actor_pids(cli, m)) == k and p,
+                         120, f"{running} {marker} process(es)")
+            victim = min(pids)
+            os.kill(victim, signal.SIGKILL)
             seen = len(lines)
-            until(lambda m=marker, p=pid, n=seen: (actor_pid(cli, m) or p) != p
-                  and len(lines) >= n + 3, 180,
+            until(lambda m=marker, k=running, v=victim, n=seen: len(lines) >= n + 3 and (
+                  len(p := actor_pids(cli, m)) == k and v not in p), 180,
                   f"{marker} restarted and three more snapshots printed")
         until(lambda n=seen: any('"complete":true' in x for x in lines[n + 3:]), 120,
               "a complete snapshot after the last kill")
