@@ -20,13 +20,12 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_stop_signal_runs_the_cleanup_and_a_second_one_cannot_cut_it_short(signum):
     cleaned = []
-    with pytest.raises(Terminated) as stopped:
-        with exit_on_signals():
-            try:
-                os.kill(os.getpid(), signum)  # the handler raises on the next bytecode
-            finally:
-                os.kill(os.getpid(), signum)  # ignored: the cleanup goes on
-                cleaned.append("actors, ray, anvil")
+    with pytest.raises(Terminated) as stopped, exit_on_signals():
+        try:
+            os.kill(os.getpid(), signum)  # the handler raises on the next bytecode
+        finally:
+            os.kill(os.getpid(), signum)  # ignored: the cleanup goes on
+            cleaned.append("actors, ray, anvil")
     assert stopped.value.signum == signum and cleaned == ["actors, ray, anvil"]
     assert isinstance(stopped.value, KeyboardInterrupt)  # the CLI's exit status 130 path
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
@@ -44,7 +43,7 @@ def test_json_stdout_sends_every_other_write_to_stderr():
         print('{"after": 1}')
     """)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+                         env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60, check=False)
     assert run.returncode == 0, run.stderr
     assert [json.loads(line) for line in run.stdout.splitlines()] == [{"complete": True},
                                                                        {"after": 1}]
