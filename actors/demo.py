@@ -9,14 +9,13 @@
    stale and recovering.
 4. Runs a short backtest sweep with a progress bar and writes its report.
 
-Everything it started is stopped on exit and on Ctrl-C.
+Everything it started (Ray, anvil, the exchange emulator) is stopped on exit, on Ctrl-C, on
+SIGTERM and on SIGHUP (a closed terminal).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,14 +182,21 @@ def _sweep(out_dir: Path, quick: bool) -> Path:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo end to end (see the module docstring)."""
+    from actors.cli_io import exit_on_signals
+
+    with exit_on_signals():
+        return _run_demo(args)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
     import ray
     from rich.console import Console
 
-    from actors.demo_sandbox import environ, start_demo_sandbox
+    from actors.demo_sandbox import start_demo_sandbox
     from actors.engine import EventDrivenStrategyEngine
+    from actors.ray_start import start_ray, stop_ray
     from actors.view import render_snapshot
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     console = Console()
     out_dir = Path(args.out).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -202,16 +208,16 @@ def run_demo(args: argparse.Namespace) -> int:
         console.print(f"sandbox ready in {time.monotonic() - t_start:.1f} s: exchanges at "
                       f"{sandbox.emulator.url}, chain at {sandbox.chain.rpc_url}; desk "
                       f"{sandbox.desk} borrowed {sandbox.debt_weth:.4f} WETH against weETH")
-        started_ray = False
+        ray_start = None
         engine = None
         try:
             if not ray.is_initialized():
-                with environ(sandbox.environ):  # Ray's worker processes inherit these
-                    ctx = ray.init(address="local", num_cpus=2, include_dashboard=True,
-                                   namespace="basis-demo",
-                                   log_to_driver=False)
-                started_ray = True
-                url = ctx.dashboard_url
+                # a new local Ray on 127.0.0.1; its worker processes inherit the sandbox's
+                # endpoints and keys, the driver's environment is left as it was
+                ray_start = start_ray(None, namespace="basis-demo", num_cpus=2,
+                                      include_dashboard=True, environ=sandbox.environ,
+                                      verbose=getattr(args, "verbose", False))
+                url = ray_start.dashboard_url
                 console.print(f"Ray dashboard: http://{url} (token auth: the token is in "
                               f"{Path.home() / '.ray' / 'auth_token'})" if url else
                               "Ray dashboard: not available in this install")
@@ -241,8 +247,7 @@ def run_demo(args: argparse.Namespace) -> int:
         finally:
             if engine is not None:
                 engine.shutdown()
-            if started_ray:
-                ray.shutdown()
+            stop_ray(ray_start)
     positions_venues = sorted({k.split(":")[0] for k in final.positions})
     console.print(f"done in {time.monotonic() - t_start:.1f} s: positions on "
                   f"{len(positions_venues)} venues ({', '.join(positions_venues)})")

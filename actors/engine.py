@@ -8,16 +8,78 @@ The engine never calls ``ray.init``: the CLI (or the caller) starts or joins Ray
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import ray
+from ray.exceptions import RayActorError
 
 from actors.monitor_actor import spawn_monitor
 from factory.config import ModeConfig, resolve_config
 from factory.execution_interface_factory import ExecutionInterfaceFactory
 from factory.positions import ExecutionMode, PortfolioSnapshot
 
-__all__ = ["EventDrivenStrategyEngine"]
+__all__ = ["EventDrivenStrategyEngine", "MonitorUnavailableError", "RestartWaiter"]
+
+log = logging.getLogger("basis.engine")
+
+T = TypeVar("T")
+
+
+class MonitorUnavailableError(RuntimeError):
+    """The monitor actor did not answer again within the restart wait."""
+
+
+class RestartWaiter:
+    """Calls an actor again while Ray restarts it, for at most ``wait_s`` seconds.
+
+    A call that fails because its actor crashed or is restarting (`RayActorError`, which
+    includes `ActorUnavailableError`) is repeated every ``poll_s`` until it answers; any other
+    error is raised at once. The wait counts from the first failure of the call.
+
+    Args:
+        wait_s: how long one call may wait for the actor to come back (0: never wait).
+        poll_s: seconds between attempts.
+        clock: monotonic seconds.
+        sleep: how to wait ``poll_s`` (injected for tests).
+        retry_on: the exception types that mean "restarting".
+    """
+
+    def __init__(self, wait_s: float = 60.0, poll_s: float = 0.25,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep,
+                 retry_on: tuple[type[BaseException], ...] = (RayActorError,)):
+        self.wait_s = wait_s
+        self.poll_s = poll_s
+        self.clock = clock
+        self.sleep = sleep
+        self.retry_on = retry_on
+        self.restarts_seen = 0
+
+    def call(self, fn: Callable[[], T], what: str = "the position monitor") -> T:
+        """Return ``fn()``, repeating it while its actor restarts.
+
+        Raises:
+            MonitorUnavailableError: the actor did not answer within ``wait_s``.
+        """
+        first_failure: float | None = None
+        while True:
+            try:
+                return fn()
+            except self.retry_on as exc:
+                now = self.clock()
+                if first_failure is None:
+                    first_failure = now
+                    self.restarts_seen += 1
+                    log.info("%s is restarting (%s); waiting up to %g s", what,
+                             type(exc).__name__, self.wait_s)
+                if now - first_failure >= self.wait_s:
+                    raise MonitorUnavailableError(
+                        f"{what} did not answer within {self.wait_s:g} s of a restart "
+                        f"({type(exc).__name__})") from None
+            self.sleep(self.poll_s)
 
 
 class EventDrivenStrategyEngine:
@@ -28,6 +90,10 @@ class EventDrivenStrategyEngine:
         execution_mode: ``live`` or ``backtest``.
         factory: an ExecutionInterfaceFactory (default: a new one).
         monitor_name: Ray actor name of the monitor (None for an anonymous actor).
+        store_path: the history database (default: the mode's ``monitor.history_path``).
+        limit_scale: scale of the venues' rate limits.
+        restart_wait_s: how long `get_real_positions` waits for a crashed monitor that Ray
+            restarts (0: a crash is raised at once).
     """
 
     def __init__(
@@ -38,10 +104,12 @@ class EventDrivenStrategyEngine:
         monitor_name: str | None = "position-monitor",
         store_path: str | None = None,
         limit_scale: float = 1.0,
+        restart_wait_s: float = 0.0,
     ):
         if not ray.is_initialized():
             raise RuntimeError("start or join Ray before building the engine (ray.init)")
         self.init_order: list[str] = []
+        self.restarts = RestartWaiter(restart_wait_s)
         self.config = resolve_config(config)
         self.execution_mode: ExecutionMode = execution_mode
         self.factory = factory or ExecutionInterfaceFactory()
@@ -54,15 +122,19 @@ class EventDrivenStrategyEngine:
             self.init_order.append("venue_actors")
         self.position_monitor = spawn_monitor(
             self.factory, self.config, execution_mode, name=monitor_name,
-            venue_handles=self.venue_actors, store_path=store_path, limit_scale=limit_scale,
+            store_path=store_path, limit_scale=limit_scale,
         )
         self.init_order.append("position_monitor")
         self.handles: dict[str, Any] = {"position_monitor": self.position_monitor}
         self.handles.update({f"venue:{v}": h for v, h in self.venue_actors.items() if h})
 
     def get_real_positions(self, timestamp: Any = None, timeout_s: float = 30.0) -> PortfolioSnapshot:
-        """Ask the monitor for a snapshot and wait for it."""
-        return ray.get(self.position_monitor.get_real_positions.remote(timestamp), timeout=timeout_s)
+        """Ask the monitor for a snapshot and wait for it (through monitor restarts, for at
+        most ``restart_wait_s``)."""
+        monitor = self.position_monitor
+        return self.restarts.call(
+            lambda: ray.get(monitor.get_real_positions.remote(timestamp), timeout=timeout_s)
+        )
 
     def prepare_venues(self, timeout_s: float = 30.0) -> dict[str, str | None]:
         """Wait (bounded) until every venue actor is up and has run its one-time setup.

@@ -16,6 +16,7 @@ import sys
 import time
 from datetime import datetime
 
+from actors.cli_io import exit_on_signals, json_stdout
 from actors.store_guard import check_history_path
 from factory.config import MIN_INTERVAL_S, ModeConfig, load_mode, with_overrides
 from factory.errors import ConfigError
@@ -26,6 +27,8 @@ __all__ = ["check_before_start", "missing_credentials", "register"]
 
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 1
+#: Seconds the live loop waits for a crashed monitor actor that Ray restarts.
+MONITOR_RESTART_WAIT_S = 60.0
 
 
 def missing_credentials(mode: ModeConfig, environ: dict[str, str] | None = None) -> list[str]:
@@ -109,21 +112,6 @@ def check_before_start(args: argparse.Namespace, mode: ModeConfig,
     return lines
 
 
-def _start_ray(address: str | None) -> bool:
-    import ray
-
-    if ray.is_initialized():
-        return False
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    address = address or os.environ.get("RAY_ADDRESS")
-    if address:
-        ray.init(address=address, namespace="basis-monitor", log_to_driver=False)
-    else:
-        ray.init(address="local", num_cpus=2, include_dashboard=False, namespace="basis-monitor",
-                 log_to_driver=False)
-    return True
-
-
 def _problems(snap) -> list[str]:
     """One line per venue that is not fresh; a missing venue's line carries its last error."""
     reasons = {a.venue: a.message for a in snap.alerts if a.kind == "missing_venue"}
@@ -146,17 +134,44 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         for line in problems:
             print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    import ray
+    with exit_on_signals(), json_stdout(args.json) as out:
+        return _monitor_on_ray(mode, args, out)
+
+
+def _report_once(snap, args: argparse.Namespace, out) -> int:
+    """Print one snapshot (JSON or table) and one stderr line per venue that is not fresh."""
+    if args.json:
+        print(snap.model_dump_json(indent=2), file=out, flush=True)
+    else:
+        from rich.console import Console
+
+        from actors.view import render_snapshot
+
+        Console().print(render_snapshot(snap))
+    for line in _problems(snap):
+        print(f"error: {line}", file=sys.stderr)
+    return 0 if snap.complete else EXIT_INCOMPLETE
+
+
+def _monitor_on_ray(mode: ModeConfig, args: argparse.Namespace, out) -> int:
+    """The live monitor on Ray: venue actors and the supervising monitor actor.
+
+    A monitor actor that crashes is restarted by Ray; the loop waits for it (at most
+    `MONITOR_RESTART_WAIT_S`) and goes on, so a crash costs a late snapshot, not the run.
+    """
     from rich.console import Console
     from rich.live import Live
 
     from actors.engine import EventDrivenStrategyEngine
+    from actors.ray_start import start_ray, stop_ray
     from actors.view import render_snapshot
 
-    started = _start_ray(args.address)
+    ray_start = start_ray(args.address, namespace="basis-monitor", num_cpus=2,
+                          verbose=getattr(args, "verbose", False))
     engine = None
     try:
-        engine = EventDrivenStrategyEngine(mode, "live", store_path=args.db)
+        engine = EventDrivenStrategyEngine(mode, "live", store_path=args.db,
+                                           restart_wait_s=MONITOR_RESTART_WAIT_S)
         if args.once:
             # venue actors start and build their clients first, so the one deadline of the
             # snapshot is spent on positions, not on process start and market loading
@@ -165,30 +180,28 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             if not snap.complete:
                 time.sleep(mode.monitor.deadline_s)
                 snap = engine.get_real_positions(None, timeout_s=60)
-            if args.json:
-                print(snap.model_dump_json(indent=2))
-            else:
-                Console().print(render_snapshot(snap))
-            problems = _problems(snap)
-            for line in problems:
-                print(f"error: {line}", file=sys.stderr)
-            return 0 if snap.complete else EXIT_INCOMPLETE
+            return _report_once(snap, args, out)
         interval = args.interval or mode.monitor.interval_s
-        console = Console()
-        with Live(console=console, refresh_per_second=4, screen=False) as live:
+        live = None
+        if not args.json:
+            live = Live(console=Console(), refresh_per_second=4, screen=False)
+            live.start()
+        try:
             while True:
                 t0 = time.monotonic()
                 snap = engine.get_real_positions(None, timeout_s=60)
-                if args.json:
-                    print(snap.model_dump_json(), flush=True)
+                if live is None:
+                    print(snap.model_dump_json(), file=out, flush=True)
                 else:
                     live.update(render_snapshot(snap, title=f"basis-monitor {mode.mode}"))
                 time.sleep(max(0.0, interval - (time.monotonic() - t0)))
+        finally:
+            if live is not None:
+                live.stop()
     finally:
         if engine is not None:
             engine.shutdown()
-        if started:
-            ray.shutdown()
+        stop_ray(ray_start)
 
 
 def _date(text: str | None, flag: str) -> datetime | None:

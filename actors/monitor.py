@@ -156,6 +156,7 @@ class PositionMonitor:
         clients: venue clients to use instead of building local interfaces (live: actor
             handles wrapped by the caller; tests: fakes).
         clock: monotonic clock in seconds (injected for tests).
+        wall_clock: the current UTC time (injected for tests); dates restored snapshots.
     """
 
     def __init__(
@@ -165,6 +166,7 @@ class PositionMonitor:
         execution_mode: ExecutionMode = "backtest",
         clients: Mapping[str, VenueClient] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = utc,
     ):
         if execution_mode not in ("live", "backtest"):
             raise ValueError(f"execution_mode must be 'live' or 'backtest', got {execution_mode!r}")
@@ -172,6 +174,7 @@ class PositionMonitor:
         self.config = resolve_config(config)
         self.execution_mode: ExecutionMode = execution_mode
         self.clock = clock
+        self.wall_clock = wall_clock
         self.interfaces: dict[str, BasePositionInterface] = {}
         self.unavailable: list[str] = []
         if clients is None:
@@ -182,6 +185,23 @@ class PositionMonitor:
         self.clients: dict[str, VenueClient] = dict(clients)
         self.expected: dict[str, float] = {str(k): v for k, v in self.config.allocation.items()}
         self._last_good: dict[str, tuple[VenueSnapshot, float]] = {}
+
+    def restore_last_good(self, snapshots: Mapping[str, VenueSnapshot]) -> list[str]:
+        """Take last good snapshots kept from before a restart (e.g. read from history).
+
+        Each keeps its values; its age counts from its ``fetched_at``, so a venue that fails
+        next is ``stale`` with the true age, not an age reset by the restart. A venue that
+        already has a fresher answer in this monitor keeps it. Returns the venues restored.
+        """
+        now_wall, now = self.wall_clock(), self.clock()
+        restored = []
+        for venue, snap in snapshots.items():
+            if venue not in self.clients or venue in self._last_good or snap.status != "ok":
+                continue
+            age = max(0.0, (now_wall - snap.fetched_at).total_seconds())
+            self._last_good[venue] = (snap, now - age)
+            restored.append(venue)
+        return sorted(restored)
 
     def set_expected(self, positions: Mapping[str, float]) -> None:
         """Replace the expected positions used for reconciliation."""

@@ -4,6 +4,13 @@ Live, the monitor talks to one `VenuePositionActor` per venue through `ActorVenu
 one wrapper for Ray calls towards a child). A supervise loop (the ``control`` concurrency group)
 pings every venue actor and replaces one that died for good through the factory, recording the
 event. Every snapshot is persisted to the `SnapshotStore` before it is returned.
+
+The actor is restartable: its constructor arguments are small values carried in the actor's
+creation spec (the stateless factory, the mode config, the history path), never actor handles
+or object references that could be gone when Ray restarts it. Everything else is rebuilt in the
+constructor: venue actors are re-attached by name (``venue:<id>``), and each venue's last good
+snapshot is read back from the history with its original ``fetched_at``, so a venue that fails
+right after a restart is ``stale`` with its true age instead of ``missing``.
 """
 
 from __future__ import annotations
@@ -73,7 +80,8 @@ class PositionMonitorActor:
         factory: the ExecutionInterfaceFactory.
         config: the mode config.
         execution_mode: ``live`` or ``backtest``.
-        venue_handles: venue actors started by the engine (live); missing ones are spawned.
+        venue_handles: venue actors to use (live, in-process callers); the others are started
+            or re-attached by name through the factory.
         store_path: history database file (default: the mode's ``monitor.history_path``).
         limit_scale: passed to venue actors this monitor spawns.
         supervise_interval_s: seconds between supervision rounds.
@@ -107,7 +115,19 @@ class PositionMonitorActor:
             deadline = self.config.monitor.deadline_s
             clients = {v: ActorVenueClient(v, self, deadline) for v in self.config.venues}
         self._monitor = PositionMonitor(factory, self.config, execution_mode, clients=clients)
-        self.store.record_event("monitor_started", detail={"mode": self.config.mode})
+        restored: list[str] = []
+        if execution_mode == "live":
+            restored = self._restore_last_good()
+        self.store.record_event("monitor_started",
+                                detail={"mode": self.config.mode, "restored": restored})
+
+    def _restore_last_good(self) -> list[str]:
+        """Give the monitor each venue's last good snapshot from history; never fatal."""
+        try:
+            return self._monitor.restore_last_good(self.store.last_good(self.config.venues))
+        except Exception as exc:  # noqa: BLE001 - a start without history is still a start
+            log.warning("could not restore last good snapshots: %s", exc)
+            return []
 
     # -- supervision ----------------------------------------------------------------------
 
@@ -230,15 +250,15 @@ def spawn_monitor(
     execution_mode: ExecutionMode = "backtest",
     name: str | None = "position-monitor",
     namespace: str | None = None,
-    venue_handles: dict[str, Any] | None = None,
     store_path: str | None = None,
     limit_scale: float = 1.0,
     supervise: bool = True,
 ) -> ray.actor.ActorHandle:
     """Start the PositionMonitor actor with its options; Ray must be initialised.
 
-    The history path is made absolute here, in the caller, so the actor's working directory does
-    not matter.
+    The actor gets only small, self-contained arguments (no actor handles), so Ray can restart
+    it from its creation spec; it re-attaches to the venue actors by name. The history path is
+    made absolute here, in the caller, so the actor's working directory does not matter.
     """
     cfg = resolve_config(config)
     path = store_path or cfg.monitor.history_path
@@ -246,7 +266,7 @@ def spawn_monitor(
         path = str(Path(path).expanduser().resolve())
     cls = ray.remote(concurrency_groups=MONITOR_CONCURRENCY_GROUPS)(PositionMonitorActor)
     handle = cls.options(**monitor_options(name, namespace)).remote(
-        factory, cfg, execution_mode, venue_handles, path, limit_scale
+        factory, cfg, execution_mode, None, path, limit_scale
     )
     if supervise and execution_mode == "live":
         handle.start_supervision.remote()

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from actors.store_guard import APPLICATION_ID, SCHEMA_VERSION, check_history_path
-from factory.positions import PortfolioSnapshot, utc
+from factory.positions import PortfolioSnapshot, VenueSnapshot, utc
 
 __all__ = ["SnapshotStore"]
 
@@ -97,6 +97,37 @@ class SnapshotStore:
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
         return [PortfolioSnapshot.model_validate_json(r[0]) for r in rows]
+
+    def last_good(self, venues: list[str] | tuple[str, ...], batch: int = 256
+                  ) -> dict[str, VenueSnapshot]:
+        """Return each venue's most recent fresh (``ok``) snapshot in the history.
+
+        Rows are read newest first, in batches, until every venue is found or the history is
+        exhausted; a venue never seen fresh is absent from the result. The snapshots keep their
+        original values and ``fetched_at``, so a restarted monitor knows their true age.
+        """
+        wanted = set(venues)
+        found: dict[str, VenueSnapshot] = {}
+        below = None
+        while wanted - set(found):
+            sql = "SELECT id, body FROM snapshots"
+            args: tuple = ()
+            if below is not None:
+                sql += " WHERE id < ?"
+                args = (below,)
+            with self._lock:
+                rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?",
+                                        (*args, batch)).fetchall()
+            if not rows:
+                break
+            for row_id, body in rows:
+                venues_in_row = json.loads(body).get("venues") or {}
+                for venue in wanted - set(found):
+                    raw = venues_in_row.get(venue)
+                    if raw and raw.get("status") == "ok":
+                        found[venue] = VenueSnapshot.model_validate(raw)
+                below = row_id
+        return found
 
     def count(self) -> int:
         with self._lock:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -115,17 +114,12 @@ def _progress_bar(total: int):
     return update, progress.stop
 
 
-def _init_ray(address: str | None) -> None:
-    import ray
+def _init_ray(address: str | None, verbose: bool = False) -> None:
+    """Join the cluster at ``address`` (or ``RAY_ADDRESS``, probed with a bound), else start a
+    new embedded local Ray on 127.0.0.1 (see `actors.ray_start`)."""
+    from actors.ray_start import start_ray
 
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    if ray.is_initialized():
-        return
-    address = address or os.environ.get("RAY_ADDRESS")
-    if address:  # --address or RAY_ADDRESS joins a cluster
-        ray.init(address=address, log_to_driver=False)
-    else:  # otherwise a new embedded local Ray, never another session's cluster
-        ray.init(address="local", include_dashboard=False, log_to_driver=False)
+    start_ray(address, verbose=verbose)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -144,7 +138,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     market = _load(args, args.data or cfg.data)
     scenarios = expand(cfg, base=path.parent, source=str(path))
     check_scenarios(scenarios, market)  # bad data is refused before Ray starts
-    _init_ray(args.address)
+    _init_ray(args.address, getattr(args, "verbose", False))
     update, stop = _progress_bar(len(scenarios)) if not args.quiet else (None, lambda: None)
     try:
         result = run_sweep(scenarios, market, actors=args.actors, progress=update,
