@@ -89,8 +89,11 @@ def _status_line(t: float, snap) -> str:
             parts.append(f"{name}=ok")
         else:
             parts.append(f"{name}={v.status}({v.age_s:.1f}s)")
-    eth = snap.net_exposure.get("ETH", 0.0)
-    net = "unknown" if eth is None else f"{eth:+.4f}"
+    if "ETH" not in snap.net_exposure:
+        net = "none"  # the book holds no ETH leg at all
+    else:
+        eth = snap.net_exposure["ETH"]
+        net = "unknown" if eth is None else f"{eth:+.4f}"
     return f"t={t:5.1f}s complete={snap.complete!s:5} netETH={net} " + " ".join(parts)
 
 
