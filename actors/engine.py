@@ -8,6 +8,7 @@ The engine never calls ``ray.init``: the CLI (or the caller) starts or joins Ray
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ import ray
 from ray.exceptions import RayActorError
 
 from actors.monitor_actor import spawn_monitor
+from actors.options import venue_actor_name
 from factory.config import ModeConfig, resolve_config
 from factory.execution_interface_factory import ExecutionInterfaceFactory
 from factory.positions import ExecutionMode, PortfolioSnapshot
@@ -82,6 +84,15 @@ class RestartWaiter:
             self.sleep(self.poll_s)
 
 
+def _named_actor_alive(name: str) -> bool:
+    """True while an actor of this name exists in the current namespace."""
+    try:
+        ray.get_actor(name)
+    except ValueError:
+        return False
+    return True
+
+
 class EventDrivenStrategyEngine:
     """Builds the factory, then the monitor with the factory, and holds their handles.
 
@@ -109,6 +120,7 @@ class EventDrivenStrategyEngine:
         if not ray.is_initialized():
             raise RuntimeError("start or join Ray before building the engine (ray.init)")
         self.init_order: list[str] = []
+        self.monitor_name = monitor_name
         self.restarts = RestartWaiter(restart_wait_s)
         self.config = resolve_config(config)
         self.execution_mode: ExecutionMode = execution_mode
@@ -157,11 +169,17 @@ class EventDrivenStrategyEngine:
         """Start the live loop in the monitor: a snapshot every ``interval_s``; returns its ref."""
         return self.position_monitor.run.remote(interval_s, count)
 
-    def shutdown(self) -> None:
-        """Stop the actors this engine started."""
+    def shutdown(self, wait_s: float = 10.0) -> None:
+        """Stop the actors this engine started and wait (at most ``wait_s``) until their names
+        are free, so an engine built right after can take the same names."""
+        names = [name for name in (self.monitor_name, *map(venue_actor_name, self.venue_actors))
+                 if name]
         for handle in self.handles.values():
-            try:
+            with contextlib.suppress(Exception):  # already gone
                 ray.kill(handle)
-            except Exception:  # noqa: BLE001 - already gone
-                pass
         self.handles.clear()
+        end = time.monotonic() + wait_s
+        while names and time.monotonic() < end:
+            names = [name for name in names if _named_actor_alive(name)]
+            if names:
+                time.sleep(0.05)

@@ -20,7 +20,7 @@ VENUES = ["binance", "bybit", "okx", "etherfi"]
 
 
 def test_monitor_once_json_names_the_typed_errors_and_prints_no_secret(
-    ray_session, clean_exchange, sandbox, live_environ, tmp_path, monkeypatch, capsys
+    ray_session, clean_exchange, sandbox, live_environ, tmp_path, monkeypatch, capfd
 ):
     for name, value in live_environ.items():  # the CLI checks the credentials it needs first
         monkeypatch.setenv(name, value)
@@ -36,7 +36,7 @@ def test_monitor_once_json_names_the_typed_errors_and_prints_no_secret(
     clean_exchange.inject("bybit", Fault(kind="server_error", status=502))
 
     code = main(["monitor", str(mode), "--once", "--json", "--db", str(tmp_path / "h.sqlite")])
-    out = capsys.readouterr()
+    out = capfd.readouterr()
 
     assert code == 1  # incomplete
     assert "Traceback" not in out.err

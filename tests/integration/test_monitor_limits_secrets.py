@@ -272,7 +272,7 @@ def test_metrics_state_api_and_no_secret_anywhere(ray_session, clean_exchange, c
 
 
 def test_a_node_echoing_its_path_gives_a_short_scrubbed_error_in_json_history_and_logs(
-    ray_session, clean_exchange, sandbox, live_environ, node_front, tmp_path, monkeypatch, capsys
+    ray_session, clean_exchange, sandbox, live_environ, node_front, tmp_path, monkeypatch, capfd
 ):
     """``basis monitor --once --json`` while both chain nodes answer 200 text/html echoing the
     request path (and the basic-auth user:password): the venues are missing with a short
@@ -291,7 +291,7 @@ def test_a_node_echoing_its_path_gives_a_short_scrubbed_error_in_json_history_an
     db = tmp_path / "h.sqlite"
 
     code = main(["monitor", str(path), "--once", "--json", "--db", str(db)])
-    out = capsys.readouterr()
+    out = capfd.readouterr()
 
     assert code == 1 and node_front.served["html_echo"] >= 2
     # Ray may print a "(raylet)" notice to stdout on a loaded machine: the JSON is what follows

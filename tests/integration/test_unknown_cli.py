@@ -34,7 +34,7 @@ def write_mode(tmp_path, sandbox):
 
 
 def test_with_every_exchange_rejected_net_eth_is_unknown_not_unhedged(
-    ray_session, clean_exchange, chain, sandbox, live_environ, tmp_path, monkeypatch, capsys
+    ray_session, clean_exchange, chain, sandbox, live_environ, tmp_path, monkeypatch, capfd
 ):
     desk = sandbox.users[0]  # the address live_environ gives the chain venues
     chain.set_lst_rate("weETH", 1.05)
@@ -52,7 +52,7 @@ def test_with_every_exchange_rejected_net_eth_is_unknown_not_unhedged(
     mode = write_mode(tmp_path, sandbox)
 
     code = main(["monitor", str(mode), "--once", "--json", "--db", str(tmp_path / "h.sqlite")])
-    snap = PortfolioSnapshot.model_validate_json(capsys.readouterr().out)
+    snap = PortfolioSnapshot.model_validate_json(capfd.readouterr().out)
 
     assert code == 1 and snap.missing == EXCHANGES
     assert snap.venues["etherfi"].positions == {}
@@ -64,7 +64,7 @@ def test_with_every_exchange_rejected_net_eth_is_unknown_not_unhedged(
     assert "net_delta" not in kinds and "unknown" in kinds
 
     code = main(["monitor", str(mode), "--once", "--db", str(tmp_path / "h.sqlite")])
-    view = capsys.readouterr().out
+    view = capfd.readouterr().out
     assert code == 1
     assert "beyond tolerance" not in view
     assert "unknown (waiting for: binance, bybit, okx)" in view
