@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -163,16 +164,24 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def _check_writable(out: Path) -> None:
-    """Refuse an output directory that cannot be created or written, before any work starts."""
+    """Refuse an output directory that cannot be created or written, before any work starts.
+
+    Nothing is created here: a run refused later (bad data, an unreachable cluster) leaves no
+    empty directory behind. An existing directory gets a write probe (a temporary file); a
+    missing one needs its nearest existing parent to be a directory this user may write.
+    """
     import tempfile
 
     probe = out
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
-    if probe.exists() and not probe.is_dir():
+    if not probe.is_dir():
         raise ConfigError(f"--out {out}: {probe} is a file, not a directory")
+    if probe != out:
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise ConfigError(f"--out {out}: cannot write there (permission denied in {probe})")
+        return
     try:
-        out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as exc:

@@ -158,6 +158,14 @@ ROWS: list[Row] = [
     ("history-limit-text", lambda f: ["history", "--db", f["history.sqlite"], "--limit", "all"],
      {},
      "argument --limit: 'all' is not a whole number"),
+    ("sweep-out-under-a-file",
+     lambda f: ["sweep", str(REPO / "configs" / "sweeps" / "basis_grid.yaml"), "--data",
+                "synthetic:7", "--out", f["notes.txt"] + "/sweep"], {},
+     "notes.txt is a file, not a directory"),
+    ("sweep-actors-zero",
+     lambda f: ["sweep", str(REPO / "configs" / "sweeps" / "basis_grid.yaml"), "--data",
+                "synthetic:7", "--actors", "0", "--out", f["dir"] + "/sweep"], {},
+     "--actors 0: needs a whole number of actors >= 1"),
     ("unknown-command", lambda f: ["monitr", BTC_BASIS], {}, "invalid choice: 'monitr'"),
 ]
 
