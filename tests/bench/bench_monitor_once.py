@@ -35,7 +35,7 @@ import yaml
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench._stack import REPO, emit, machine, stop_on_sigterm  # noqa: E402
+from tests.bench._stack import REPO, emit, machine, stop_on_sigterm
 
 BASIS = Path(sys.executable).with_name("basis")
 RAY_ONLY = (
