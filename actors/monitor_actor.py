@@ -158,7 +158,7 @@ class PositionMonitorActor:
                 self.store.record_event("venue_actor_died", venue)
                 self.replace(venue, "died")
                 states[venue] = "replaced"
-            except (ActorUnavailableError, RayActorError, asyncio.TimeoutError, GetTimeoutError):
+            except (TimeoutError, ActorUnavailableError, RayActorError, GetTimeoutError):
                 states[venue] = "unavailable"
             except Exception as exc:  # noqa: BLE001
                 log.warning("supervising %s failed: %s", venue, exc)

@@ -22,7 +22,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -195,14 +195,14 @@ class Simulator:
             check = self.recon_every and j and j % self.recon_every == 0
             if check:
                 monitor.set_expected(sync.synced())
-            snap = await monitor.get_real_positions(datetime.fromtimestamp(tick.ts, timezone.utc))
+            snap = await monitor.get_real_positions(datetime.fromtimestamp(tick.ts, UTC))
             if check:
                 recon_checks += 1
                 mismatches += len(snap.reconciliation.mismatches) if snap.reconciliation else 0
                 monitor.set_expected({})
             risk = snap.risk
             for r in risk.margin_ratio.values():
-                min_mr = r if r < min_mr else min_mr
+                min_mr = min(min_mr, r)
             for h in risk.health_factor.values():
                 if h is not None and h < min_hf:
                     min_hf = h
@@ -220,7 +220,7 @@ class Simulator:
             equity[j] = book.equity()
         sync.push()
         monitor.set_expected(sync.synced())
-        final = await monitor.get_real_positions(datetime.fromtimestamp(ticks[-1].ts, timezone.utc))
+        final = await monitor.get_real_positions(datetime.fromtimestamp(ticks[-1].ts, UTC))
         recon_checks += 1
         mismatches += len(final.reconciliation.mismatches) if final.reconciliation else 0
         await monitor.close()

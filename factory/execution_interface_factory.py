@@ -102,7 +102,7 @@ class ExecutionInterfaceFactory:
                 out[venue] = ExecutionInterfaceFactory.create_position_interface(
                     venue, execution_mode, mode
                 )
-            except Exception as exc:  # one venue never sinks the others
+            except Exception as exc:  # noqa: BLE001 - one venue never sinks the others
                 log.warning("position interface for %s not created: %s", venue, exc)
                 out[venue] = None
         return out
@@ -137,7 +137,7 @@ class ExecutionInterfaceFactory:
                 handles[venue] = remote_cls.options(
                     **venue_actor_options(canonical, namespace)
                 ).remote(canonical, execution_mode, mode, None, limit_scale)
-            except Exception as exc:  # one venue never sinks the others
+            except Exception as exc:  # noqa: BLE001 - one venue never sinks the others
                 log.warning("venue actor for %s not started: %s", venue, exc)
                 handles[venue] = None
         return handles

@@ -74,7 +74,7 @@ class Tick:
         liq, borrow: AAVE liquidity / variable borrow index per reserve.
     """
 
-    __slots__ = ("ts", "usd", "under", "fx", "lst", "marks", "funding", "liq", "borrow")
+    __slots__ = ("borrow", "funding", "fx", "liq", "lst", "marks", "ts", "under", "usd")
 
     def __init__(self, ts, usd, under, fx, lst, marks, funding, liq, borrow):
         self.ts = ts
@@ -138,7 +138,7 @@ class Book:
             elif kind == _DEBT:
                 token = sym[4:]
             elif kind == _PERP:
-                token = sym[: -len("USDT")] if sym.endswith("USDT") else sym
+                token = sym.removesuffix("USDT")
             else:
                 token = sym
             s = (kind, token, UNDERLYING.get(token, token), k.venue)

@@ -78,7 +78,7 @@ def read_table(path: Path):
         return pd.read_csv(path, comment="#")
     except FileNotFoundError:
         raise DataError(f"{path}: file not found") from None
-    except Exception as exc:  # pandas/pyarrow raise many types for unreadable files
+    except Exception as exc:  # noqa: BLE001 - pandas/pyarrow raise many types for unreadable files
         raise DataError(f"{path}: cannot read: {type(exc).__name__}: {exc}") from None
 
 

@@ -122,7 +122,7 @@ def fetch_tables(
                 progress(f"{ex_id} {sym} {kind} candles")
             try:
                 rows = _paged(fetch, s_ms, e_ms, lambda r: int(r[0]))
-            except Exception as exc:  # ccxt raises its own tree; translated once here
+            except Exception as exc:  # noqa: BLE001 - ccxt raises its own tree; translated once here
                 raise _translate(exc, ex_id, f"{sym} candles") from None
             value = "price" if kind == "spot" else "mark"
             tables[(kind, base)] = pd.DataFrame(
@@ -133,10 +133,10 @@ def fetch_tables(
             progress(f"{ex_id} {perp_sym} funding")
         try:
             rows = _paged(
-                lambda since: exchange.fetch_funding_rate_history(perp_sym, since, limit),
+                lambda since, s=perp_sym: exchange.fetch_funding_rate_history(s, since, limit),
                 s_ms, e_ms, lambda r: int(r["timestamp"]),
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - ccxt raises its own tree; translated once here
             raise _translate(exc, ex_id, f"{perp_sym} funding") from None
         tables[("funding", base)] = pd.DataFrame(
             {"timestamp": [int(r["timestamp"]) // 1000 for r in rows],

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -111,14 +111,15 @@ class ExchangeEmulator:
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         return app
 
-    async def start(self) -> ExchangeEmulator:
+    async def start(self) -> Self:
         """Start serving; ``port`` is the real port afterwards."""
         self._stopping = asyncio.Event()
         self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        server = site._server
+        sockets = server.sockets if isinstance(server, asyncio.Server) else []
         if sockets:
             self.port = sockets[0].getsockname()[1]
         return self
@@ -131,7 +132,7 @@ class ExchangeEmulator:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> ExchangeEmulator:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
