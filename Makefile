@@ -46,6 +46,7 @@ bench: setup
 # Static checks; each one fails the target (and so `make test` and CI) on a finding.
 lint: setup
 	$(BIN)/python -m ruff check actors factory tests
+	$(BIN)/python -m mypy
 
 clean:
 	rm -rf $(VENV) node_modules var reports .pytest_cache

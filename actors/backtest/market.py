@@ -229,13 +229,15 @@ class MarketData:
         if missing:
             have = ", ".join(sorted(self.columns)) or "nothing"
             raise DataError(f"{self.source}: no {', '.join(missing)} in the data (have: {have})")
-        spans = {c: self.coverage(c) for c in columns}
-        for c, cov in spans.items():
+        coverage = {c: self.coverage(c) for c in columns}
+        spans: dict[str, tuple[int, int]] = {}
+        for c, cov in coverage.items():
             if cov is None:
                 raise DataError(f"{self.source}: column {c} has no values")
             if c.startswith("funding."):  # covered until just before the next settlement is due
-                spans[c] = (cov[0], min(cov[1] + self.interval_of(c) - self.step_s,
-                                        int(self.times[-1])))
+                cov = (cov[0], min(cov[1] + self.interval_of(c) - self.step_s,
+                                   int(self.times[-1])))
+            spans[c] = cov
         if start is not None and end is not None and start >= end:
             raise DataError(f"bad date range: start {iso(start)} is not before end {iso(end)}")
         lo = max([cov[0] for cov in spans.values()], default=int(self.times[0]))

@@ -41,6 +41,7 @@ from factory.interfaces.evm_backend import EvmVenueBackend
 from factory.interfaces.evm_pending import PendingTracker, drop_mined
 from factory.interfaces.evm_plans import Plan, wallet_plan
 from factory.interfaces.evm_rpc import EvmRpc
+from factory.interfaces.registry import create_position_interface
 from factory.positions import Transfer, VenueSnapshot
 
 __all__ = ["TransferLiveBackend", "TransitSource"]
@@ -129,14 +130,10 @@ class TransferLiveBackend(EvmVenueBackend):
         in every snapshot's ``error``.
         """
         if self._sources is None:
-            from factory.execution_interface_factory import ExecutionInterfaceFactory
-
             self._sources = {}
             for venue in self.transfer_venues():
                 try:
-                    iface = ExecutionInterfaceFactory.create_position_interface(
-                        venue, "live", self.mode_config
-                    )
+                    iface = create_position_interface(venue, "live", self.mode_config)
                     if not isinstance(iface, TransitSource):
                         raise ConfigError(f"{venue} has no transfers in transit to read")
                     self._sources[venue] = iface

@@ -14,7 +14,7 @@ from typing import Any
 from factory.sandbox.chain.aave import aave_abi
 from factory.sandbox.chain.client import ChainClient
 from factory.sandbox.chain.compile import compile_sandbox_contracts
-from factory.sandbox.chain.deploy import SandboxChain
+from factory.sandbox.chain.model import SandboxChain
 
 __all__ = ["MAX_UINT256", "SandboxOps", "to_base_units"]
 

@@ -29,6 +29,7 @@ from aiohttp import web
 
 from factory.config import RateLimits, VenueConfig, venue_defaults
 from factory.errors import ConfigError
+from factory.sandbox.exchange.admin import add_admin_routes
 from factory.sandbox.exchange.limiter import Charge, VenueLimiter
 from factory.sandbox.exchange.model import (
     EmulatorCredentials,
@@ -104,8 +105,6 @@ class ExchangeEmulator:
 
     def app(self) -> web.Application:
         """The aiohttp application (admin routes plus the venues' catch-all)."""
-        from factory.sandbox.exchange.admin import add_admin_routes
-
         app = web.Application()
         add_admin_routes(app, self)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
