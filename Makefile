@@ -47,6 +47,8 @@ bench: setup
 lint: setup
 	$(BIN)/python -m ruff check actors factory tests
 	$(BIN)/python -m mypy
+	PYTHONPATH=$(CURDIR) $(BIN)/lint-imports
+	$(BIN)/python .ci/import_cycles.py
 
 clean:
 	rm -rf $(VENV) node_modules var reports .pytest_cache
