@@ -27,7 +27,8 @@ $(NODE_STAMP): package.json package-lock.json
 demo: setup
 	$(BIN)/basis demo
 
-test: setup
+# The static checks run first: a finding fails the run before any test starts.
+test: setup lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-unit: setup
@@ -42,8 +43,12 @@ fuzz: setup
 bench: setup
 	for b in tests/bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
+# Static checks; each one fails the target (and so `make test` and CI) on a finding.
 lint: setup
-	$(BIN)/python -m ruff check actors factory tests || true
+	$(BIN)/python -m ruff check actors factory tests
+	$(BIN)/python -m mypy
+	PYTHONPATH=$(CURDIR) $(BIN)/lint-imports
+	$(BIN)/python .ci/import_cycles.py
 
 clean:
 	rm -rf $(VENV) node_modules var reports .pytest_cache

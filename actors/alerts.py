@@ -57,7 +57,7 @@ def evaluate_alerts(
             ))
     underlying = config.strategy.underlying
     net = snapshot.net_exposure.get(underlying) if underlying else None
-    if net is not None:
+    if underlying and net is not None:
         gross = _gross(snapshot, underlying)
         limit = th.delta_tolerance * gross
         if gross > 0 and abs(net) > limit:

@@ -97,7 +97,7 @@ def _status_line(t: float, snap) -> str:
     return f"t={t:5.1f}s complete={snap.complete!s:5} netETH={net} " + " ".join(parts)
 
 
-def _watch(engine, phases, emulator, live_view: bool) -> dict[str, list[float]]:
+def _watch(engine, phases, emulator, live_view: bool) -> dict[str, list[tuple[float, str]]]:
     """Run the scripted phases; return per venue the times it was seen stale and fresh."""
     from rich.console import Console
     from rich.live import Live

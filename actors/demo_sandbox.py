@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from factory.config import config_dir
 from factory.sandbox.env import scoped_environ as environ
@@ -30,10 +31,10 @@ NATIVE_ETH_KEPT = 1.0
 class DemoSandbox:
     """What the demo started, and the environment live venue actors need."""
 
-    emulator: object
-    anvil: object
-    chain: object
-    ops: object
+    emulator: Any
+    anvil: Any
+    chain: Any
+    ops: Any
     desk: str
     environ: dict[str, str] = field(default_factory=dict)
     venue_settings: dict = field(default_factory=dict)

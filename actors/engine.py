@@ -12,15 +12,15 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import ray
 from ray.exceptions import RayActorError
 
 from actors.monitor_actor import spawn_monitor
 from actors.options import venue_actor_name
+from actors.spawn import VenueActorFactory
 from factory.config import ModeConfig, resolve_config
-from factory.execution_interface_factory import ExecutionInterfaceFactory
 from factory.positions import ExecutionMode, PortfolioSnapshot
 
 __all__ = ["EventDrivenStrategyEngine", "MonitorUnavailableError", "RestartWaiter"]
@@ -99,7 +99,8 @@ class EventDrivenStrategyEngine:
     Args:
         config: the mode config (or a dict).
         execution_mode: ``live`` or ``backtest``.
-        factory: an ExecutionInterfaceFactory (default: a new one).
+        factory: a `VenueActorFactory` (default: a new one); live mode spawns the venue actors
+            through it.
         monitor_name: Ray actor name of the monitor (None for an anonymous actor).
         store_path: the history database (default: the mode's ``monitor.history_path``).
         limit_scale: scale of the venues' rate limits.
@@ -111,7 +112,7 @@ class EventDrivenStrategyEngine:
         self,
         config: ModeConfig | dict,
         execution_mode: ExecutionMode = "backtest",
-        factory: ExecutionInterfaceFactory | None = None,
+        factory: VenueActorFactory | None = None,
         monitor_name: str | None = "position-monitor",
         store_path: str | None = None,
         limit_scale: float = 1.0,
@@ -124,7 +125,7 @@ class EventDrivenStrategyEngine:
         self.restarts = RestartWaiter(restart_wait_s)
         self.config = resolve_config(config)
         self.execution_mode: ExecutionMode = execution_mode
-        self.factory = factory or ExecutionInterfaceFactory()
+        self.factory = factory or VenueActorFactory()
         self.init_order.append("factory")
         self.venue_actors: dict[str, Any] = {}
         if execution_mode == "live":
@@ -144,9 +145,12 @@ class EventDrivenStrategyEngine:
         """Ask the monitor for a snapshot and wait for it (through monitor restarts, for at
         most ``restart_wait_s``)."""
         monitor = self.position_monitor
-        return self.restarts.call(
-            lambda: ray.get(monitor.get_real_positions.remote(timestamp), timeout=timeout_s)
-        )
+
+        def ask() -> PortfolioSnapshot:
+            ref: Any = monitor.get_real_positions.remote(timestamp)
+            return cast(PortfolioSnapshot, ray.get(ref, timeout=timeout_s))
+
+        return self.restarts.call(ask)
 
     def prepare_venues(self, timeout_s: float = 30.0) -> dict[str, str | None]:
         """Wait (bounded) until every venue actor is up and has run its one-time setup.

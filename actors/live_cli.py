@@ -14,6 +14,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Mapping
 from datetime import datetime
 
 from actors.cli_io import exit_on_signals, json_stdout
@@ -31,7 +32,9 @@ EXIT_INCOMPLETE = 1
 MONITOR_RESTART_WAIT_S = 60.0
 
 
-def missing_credentials(mode: ModeConfig, environ: dict[str, str] | None = None) -> list[str]:
+def missing_credentials(
+    mode: ModeConfig, environ: Mapping[str, str] | None = None
+) -> list[str]:
     """Return one line per credential variable the mode's venues need and the environment lacks."""
     env = os.environ if environ is None else environ
     lines = []

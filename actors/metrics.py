@@ -19,7 +19,7 @@ Names (Prometheus, as exported by Ray's metrics agent with the ``ray_`` prefix):
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["Metrics"]
 
@@ -45,7 +45,7 @@ class _Memory:
 class _Ray:
     """Creates ray.util.metrics objects once per process."""
 
-    _made: dict[str, Any] = {}
+    _made: ClassVar[dict[str, Any]] = {}
 
     def _get(self, name: str, kind: str, tags: dict[str, str]) -> Any:
         from ray.util import metrics as m

@@ -228,8 +228,8 @@ class PositionMonitor:
                 results[venue] = VenueTimeoutError(
                     venue, f"no answer within the {deadline_s:g} s deadline"
                 )
-            elif task.exception() is not None:
-                results[venue] = task.exception()
+            elif (failure := task.exception()) is not None:
+                results[venue] = failure
             else:
                 results[venue] = task.result()
         return results

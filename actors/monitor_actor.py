@@ -77,7 +77,8 @@ class PositionMonitorActor:
     """Thin shell over `PositionMonitor` plus supervision and history.
 
     Args:
-        factory: the ExecutionInterfaceFactory.
+        factory: the interface factory; ``spawn_position_actors`` starts venue actors
+            (`actors.spawn.VenueActorFactory`).
         config: the mode config.
         execution_mode: ``live`` or ``backtest``.
         venue_handles: venue actors to use (live, in-process callers); the others are started
@@ -158,7 +159,7 @@ class PositionMonitorActor:
                 self.store.record_event("venue_actor_died", venue)
                 self.replace(venue, "died")
                 states[venue] = "replaced"
-            except (ActorUnavailableError, RayActorError, asyncio.TimeoutError, GetTimeoutError):
+            except (TimeoutError, ActorUnavailableError, RayActorError, GetTimeoutError):
                 states[venue] = "unavailable"
             except Exception as exc:  # noqa: BLE001
                 log.warning("supervising %s failed: %s", venue, exc)
@@ -264,7 +265,9 @@ def spawn_monitor(
     path = store_path or cfg.monitor.history_path
     if path != ":memory:":
         path = str(Path(path).expanduser().resolve())
-    cls = ray.remote(concurrency_groups=MONITOR_CONCURRENCY_GROUPS)(PositionMonitorActor)
+    cls = ray.remote(  # type: ignore[call-overload]  # ray's overloads omit concurrency_groups
+        concurrency_groups=MONITOR_CONCURRENCY_GROUPS
+    )(PositionMonitorActor)
     handle = cls.options(**monitor_options(name, namespace)).remote(
         factory, cfg, execution_mode, None, path, limit_scale
     )

@@ -125,7 +125,7 @@ def exposure(
     """
     snaps = list(snapshots)
     rates = lst_rates(snaps)
-    net: dict[str, float | None] = {}
+    sums: dict[str, float] = {}
     age: dict[str, float] = {}
     no_rate: dict[str, list[str]] = {}
     for snap in snaps:
@@ -138,9 +138,10 @@ def exposure(
                 if _kind(key)[1] not in tokens:
                     tokens.append(_kind(key)[1])
                 continue
-            net[u] = net.get(u, 0.0) + value
+            sums[u] = sums.get(u, 0.0) + value
             if stale and snap.age_s > age.get(u, -1.0):
                 age[u] = snap.age_s
+    net: dict[str, float | None] = dict(sums)
     unknown: Unknowns = {}
     for u, tokens in no_rate.items():
         net[u] = None

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from factory.environ import scoped_environ
 from factory.errors import ConfigError
-from factory.sandbox.env import scoped_environ
 
 __all__ = [
     "CONNECT_TIMEOUT_S",

@@ -8,6 +8,7 @@ report is never a mismatch to zero.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from typing import Literal
 
 from factory.config import ReconciliationConfig
 from factory.positions import PositionKey, ReconciliationItem, ReconciliationResult
@@ -23,7 +24,7 @@ def tolerance_for(key: PositionKey, expected: float, cfg: ReconciliationConfig) 
 
 def reconcile(
     expected: Mapping[str, float],
-    real: Mapping[str, float],
+    real: Mapping[PositionKey, float],
     reported_venues: Collection[str],
     cfg: ReconciliationConfig,
 ) -> ReconciliationResult:
@@ -49,7 +50,7 @@ def reconcile(
             continue
         got = float(real.get(key, 0.0))
         diff = got - exp
-        status = "mismatch" if abs(diff) > tol else "ok"
+        status: Literal["ok", "mismatch"] = "mismatch" if abs(diff) > tol else "ok"
         items.append(
             ReconciliationItem(key=key, expected=exp, real=got, diff=diff, tolerance=tol,
                                status=status)

@@ -22,7 +22,7 @@ import asyncio
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from actors.backtest.sync import LedgerSync
 from actors.monitor import PositionMonitor
 from factory.config import ModeConfig, resolve_config
 from factory.execution_interface_factory import ExecutionInterfaceFactory
+from factory.positions import PortfolioSnapshot
 
 __all__ = ["Simulator", "SimulatorActor", "prepare", "simulator_options", "spawn_simulator"]
 
@@ -103,7 +104,7 @@ class Simulator:
         self.clock = clock
         self.scenario = dict(scenario or {})
         self.book: Book | None = None  # after a run: the final book and monitor snapshot
-        self.last_snapshot = None
+        self.last_snapshot: PortfolioSnapshot | None = None
 
     # -- market view ----------------------------------------------------------------------
 
@@ -127,16 +128,17 @@ class Simulator:
         under = getattr(self.strategy, "u", None)
         keys = getattr(self.strategy, "perp_keys", {})
         spot = {a: self._list(c) for a, c in src_.spot.items()}
-        lst, aave = {}, {}
-        for col in src_.other:
-            kind, _, rest = col.partition(".")
-            (lst if kind == "lst" else aave)[rest] = self._list(col)
+        lst: dict[str, list[float]] = {}
+        aave: dict[str, list[float]] = {}
+        for name in src_.other:
+            kind, _, rest = name.partition(".")
+            (lst if kind == "lst" else aave)[rest] = self._list(name)
         marks = _per_leg(src_.perp, under, keys, self._list, True)
         funding = _per_leg(src_.funding, under, keys, self._list, False)
-        src = []
+        src: list[int] = []
         for j, stale in enumerate(self.stale()):
             src.append(src[-1] if stale and j else j)
-        share_u = "ETH" if self.config.share_class == "ETH" else self.config.share_class
+        share_u: str = "ETH" if self.config.share_class == "ETH" else self.config.share_class
         share_u = {"USDT": "USD"}.get(share_u, share_u)
         times = m.times[self.i0 : self.i1 + 1].tolist()
         out = []
@@ -195,14 +197,16 @@ class Simulator:
             check = self.recon_every and j and j % self.recon_every == 0
             if check:
                 monitor.set_expected(sync.synced())
-            snap = await monitor.get_real_positions(datetime.fromtimestamp(tick.ts, timezone.utc))
+            snap = await monitor.get_real_positions(datetime.fromtimestamp(tick.ts, UTC))
             if check:
                 recon_checks += 1
                 mismatches += len(snap.reconciliation.mismatches) if snap.reconciliation else 0
                 monitor.set_expected({})
             risk = snap.risk
-            for r in risk.margin_ratio.values():
-                min_mr = r if r < min_mr else min_mr
+            for venue, r in risk.margin_ratio.items():
+                if r is None:
+                    raise RuntimeError(f"{venue}: the simulated margin ratio is unknown")
+                min_mr = min(min_mr, r)
             for h in risk.health_factor.values():
                 if h is not None and h < min_hf:
                     min_hf = h
@@ -220,7 +224,7 @@ class Simulator:
             equity[j] = book.equity()
         sync.push()
         monitor.set_expected(sync.synced())
-        final = await monitor.get_real_positions(datetime.fromtimestamp(ticks[-1].ts, timezone.utc))
+        final = await monitor.get_real_positions(datetime.fromtimestamp(ticks[-1].ts, UTC))
         recon_checks += 1
         mismatches += len(final.reconciliation.mismatches) if final.reconciliation else 0
         await monitor.close()

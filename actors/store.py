@@ -80,7 +80,9 @@ class SnapshotStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
-        return int(cur.lastrowid)
+        if cur.lastrowid is None:
+            raise RuntimeError("the store's insert gave no row id")
+        return cur.lastrowid
 
     def query(
         self, start: datetime | str | float | None = None, end: datetime | str | float | None = None,

@@ -202,7 +202,7 @@ class RayPool:
     def kill(self, actor: Any) -> None:
         try:
             self._ray.kill(actor, no_restart=True)
-        except Exception:  # noqa: BLE001 - already gone
+        except Exception:  # noqa: BLE001, S110 - already gone
             pass
 
     def is_lost(self, exc: BaseException) -> bool:

@@ -1,7 +1,7 @@
 """VenuePositionActor: one per venue interface, owning its rate limiter, retries and health.
 
 `VenueWorker` is the plain class (tested without Ray); `VenuePositionActor` is its thin shell,
-started by `ExecutionInterfaceFactory.spawn_position_actors` with the options of
+started by `actors.spawn.VenueActorFactory.spawn_position_actors` with the options of
 `actors.options.venue_actor_options` (named ``venue:<id>``, ``num_cpus=0``, restarted by Ray).
 """
 
@@ -204,7 +204,7 @@ class ActorTransitSource:
 
     def __init__(self, venue: str):
         self.venue = venue
-        self._handle = None
+        self._handle: Any = None  # the venue actor's Ray handle, looked up on first use
 
     async def get_transfers_in_transit(self) -> list:
         import ray

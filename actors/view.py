@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from rich.console import Group
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -73,9 +73,9 @@ def render_snapshot(snap: PortfolioSnapshot, title: str = "basis-monitor") -> Gr
     exposure.add_column("underlying")
     exposure.add_column("net", justify="right")
     exposure.add_column("oldest leg s", justify="right")
-    for asset, amount in sorted(snap.net_exposure.items()):
+    for asset, net in sorted(snap.net_exposure.items()):
         age = snap.exposure_age_s.get(asset)
-        exposure.add_row(asset, _value(snap, f"net_exposure.{asset}", amount, ",.6f"),
+        exposure.add_row(asset, _value(snap, f"net_exposure.{asset}", net, ",.6f"),
                          "-" if age is None else f"{age:.0f}")
 
     risk = Table(title="Risk")
@@ -119,7 +119,7 @@ def render_snapshot(snap: PortfolioSnapshot, title: str = "basis-monitor") -> Gr
         f"{title}  {snap.timestamp:%Y-%m-%d %H:%M:%S} UTC  mode={snap.execution_mode}  "
         f"complete={snap.complete}", style="bold",
     )
-    parts = [head, venues, positions, exposure, risk]
+    parts: list[RenderableType] = [head, venues, positions, exposure, risk]
     if transit.row_count:
         parts.append(transit)
     return Group(*parts, recon_line, alerts)

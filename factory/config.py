@@ -360,7 +360,7 @@ _ALIASES = {"aave": "aave_v3"}
 
 
 def _format_errors(source: str, err: ValidationError) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "<root>"
         msg = e["msg"]
@@ -444,7 +444,7 @@ def _with_venue_defaults(raw: dict, source: str) -> dict:
     defaults = venue_defaults()
     merged = {}
     for venue, override in settings.items():
-        base = defaults.get(_ALIASES.get(venue, venue))
+        base = defaults.get(_ALIASES.get(venue) or venue)
         if base is not None and isinstance(override, dict):
             merged[venue] = _merge(base.model_dump(mode="json"), override)
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -62,7 +62,9 @@ _PERP_RE = re.compile(r"^[A-Z0-9]+(USDT|USDC|USD)$")
 def _parse_key(value: object) -> tuple[str, PositionType, str]:
     """Validate a key's text and return its parts (see `PositionKey`)."""
     if not isinstance(value, str):
-        raise ValueError(f"position key must be a string, got {type(value).__name__}")
+        raise ValueError(  # noqa: TRY004 - pydantic reports a ValueError as a validation error
+            f"position key must be a string, got {type(value).__name__}"
+        )
     parts = value.split(":")
     if len(parts) != 3:
         raise ValueError(f"position key {value!r} must have exactly three parts venue:type:symbol")
@@ -106,7 +108,7 @@ class PositionKey(str):
 
     __slots__ = ()
 
-    def __new__(cls, value: str) -> PositionKey:
+    def __new__(cls, value: str) -> PositionKey:  # noqa: PYI034 - the cache holds PositionKeys
         if type(value) is PositionKey:
             return value
         cached = _KEYS.get(value) if isinstance(value, str) else None
@@ -149,19 +151,19 @@ class PositionKey(str):
         )
 
 
-def utc(ts: datetime | str | float | int | None = None) -> datetime:
+def utc(ts: datetime | str | float | None = None) -> datetime:
     """Return an aware UTC datetime from a datetime, ISO string or epoch seconds (now if None)."""
     if ts is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     if isinstance(ts, datetime):
-        return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+        return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
     if isinstance(ts, (int, float)):
         try:
-            return datetime.fromtimestamp(float(ts), tz=timezone.utc)
+            return datetime.fromtimestamp(float(ts), tz=UTC)
         except (OverflowError, OSError):  # OSError: EOVERFLOW from the platform's gmtime
             raise ValueError(f"timestamp {ts!r} is out of range") from None
     if isinstance(ts, str):
-        return utc(datetime.fromisoformat(ts.replace("Z", "+00:00")))
+        return utc(datetime.fromisoformat(ts.replace("Z", "+00:00")))  # noqa: FURB162 - "…-01Z" too
     # pandas Timestamp and friends
     to_py = getattr(ts, "to_pydatetime", None)
     if to_py is not None:

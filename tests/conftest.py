@@ -39,7 +39,7 @@ def ccxt_recorded_dir() -> Path:
     return CCXT_RECORDED_DIR
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ARG001 - pytest hook
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """Print the mutation harness's session totals (tests/mutation.py) when any harness ran."""
     from tests.mutation import TALLY
 

@@ -74,7 +74,7 @@ class Tick:
         liq, borrow: AAVE liquidity / variable borrow index per reserve.
     """
 
-    __slots__ = ("ts", "usd", "under", "fx", "lst", "marks", "funding", "liq", "borrow")
+    __slots__ = ("borrow", "funding", "fx", "liq", "lst", "marks", "ts", "under", "usd")
 
     def __init__(self, ts, usd, under, fx, lst, marks, funding, liq, borrow):
         self.ts = ts
@@ -117,7 +117,7 @@ class Book:
         self.entry: dict[str, float] = {}
         self.attribution: dict[str, float] = dict.fromkeys(COMPONENTS, 0.0)
         self.deposits = 0.0
-        self.tick: Tick | None = None
+        self._tick: Tick | None = None
         self.changed: set[str] = set()
         self.trades = 0
         self.traded_value = 0.0
@@ -138,7 +138,7 @@ class Book:
             elif kind == _DEBT:
                 token = sym[4:]
             elif kind == _PERP:
-                token = sym[: -len("USDT")] if sym.endswith("USDT") else sym
+                token = sym.removesuffix("USDT")
             else:
                 token = sym
             s = (kind, token, UNDERLYING.get(token, token), k.venue)
@@ -160,6 +160,17 @@ class Book:
         return list(self._perps.get(underlying, ()))
 
     # -- valuation -----------------------------------------------------------------------
+
+    @property
+    def tick(self) -> Tick:
+        """The tick the book is valued at.
+
+        Raises:
+            RuntimeError: before the first `advance`.
+        """
+        if self._tick is None:
+            raise RuntimeError("the book has no tick yet (advance it first)")
+        return self._tick
 
     def value(self, key: str, tick: Tick | None = None) -> float:
         """Return one holding's value in the share class."""
@@ -223,8 +234,8 @@ class Book:
 
     def advance(self, tick: Tick) -> None:
         """Move to ``tick``: revalue holdings, accrue AAVE interest, book funding settlements."""
-        prev = self.tick
-        self.tick = tick
+        prev = self._tick
+        self._tick = tick
         if prev is None:
             return
         att = self.attribution

@@ -67,7 +67,8 @@ def _translate(exc: Exception, exchange_id: str, what: str) -> DataFetchError:
 
 def _paged(fetch: Callable[[int], list], start_ms: int, end_ms: int, stamp: Callable[[Any], int]):
     """Collect pages from ``fetch(since)`` until ``end_ms`` or an empty/stalled page."""
-    rows, since = [], start_ms
+    rows: list[Any] = []
+    since = start_ms
     while since <= end_ms:
         page = fetch(since)
         if not page:
@@ -88,7 +89,7 @@ def fetch_tables(
     quote: str = "USDT",
     limit: int = 1000,
     progress: Callable[[str], None] | None = None,
-) -> dict[tuple[str, str], object]:
+) -> dict[tuple[str, str], Any]:
     """Fetch spot, perp and funding history for each base into schema tables.
 
     Args:
@@ -108,7 +109,7 @@ def fetch_tables(
     s_ms, e_ms = t0 * 1000, t1 * 1000
     ex_id = getattr(exchange, "id", "exchange")
     mark_candles = bool(getattr(exchange, "has", {}).get("fetchMarkOHLCV"))
-    tables: dict[tuple[str, str], object] = {}
+    tables: dict[tuple[str, str], Any] = {}
     for base in bases:
         spot_sym, perp_sym = f"{base}/{quote}", f"{base}/{quote}:{quote}"
         jobs = [
@@ -122,7 +123,7 @@ def fetch_tables(
                 progress(f"{ex_id} {sym} {kind} candles")
             try:
                 rows = _paged(fetch, s_ms, e_ms, lambda r: int(r[0]))
-            except Exception as exc:  # ccxt raises its own tree; translated once here
+            except Exception as exc:  # noqa: BLE001 - ccxt raises its own tree; translated once here
                 raise _translate(exc, ex_id, f"{sym} candles") from None
             value = "price" if kind == "spot" else "mark"
             tables[(kind, base)] = pd.DataFrame(
@@ -133,10 +134,12 @@ def fetch_tables(
             progress(f"{ex_id} {perp_sym} funding")
         try:
             rows = _paged(
-                lambda since: exchange.fetch_funding_rate_history(perp_sym, since, limit),
+                lambda since: exchange.fetch_funding_rate_history(
+                    perp_sym, since, limit  # noqa: B023 - called before the loop moves on
+                ),
                 s_ms, e_ms, lambda r: int(r["timestamp"]),
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - ccxt raises its own tree; translated once here
             raise _translate(exc, ex_id, f"{perp_sym} funding") from None
         tables[("funding", base)] = pd.DataFrame(
             {"timestamp": [int(r["timestamp"]) // 1000 for r in rows],

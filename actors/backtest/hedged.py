@@ -13,7 +13,7 @@ Leveraged: the same net ETH is held as an AAVE v3 loop (weETH collateral, WETH d
 from __future__ import annotations
 
 from actors.backtest.accounting import Book
-from actors.backtest.strategies import WALLET, Strategy, _lst_of, net_delta
+from actors.backtest.strategy_base import WALLET, Strategy, _lst_of, net_delta
 from factory.config import ModeConfig
 from factory.errors import ConfigError
 from factory.positions import PortfolioSnapshot

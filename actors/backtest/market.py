@@ -20,7 +20,7 @@ Columns (docs/DATA.md), all float64 over the grid, NaN where unknown:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -104,12 +104,12 @@ class DataPolicy:
     fallback_origin: str = ""
 
 
-def iso(ts: int | float) -> str:
+def iso(ts: float) -> str:
     """Return an epoch-seconds instant as ISO-8601 UTC (``2024-01-01T00:00:00Z``)."""
-    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(ts), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_instant(text: str | int | float | datetime | None) -> int | None:
+def parse_instant(text: str | float | datetime | None) -> int | None:
     """Read a date or instant (``2024-01-01``, ISO with time, epoch seconds) as epoch seconds.
 
     A date alone means 00:00 UTC of that day.
@@ -120,19 +120,19 @@ def parse_instant(text: str | int | float | datetime | None) -> int | None:
     if text is None:
         return None
     if isinstance(text, datetime):
-        dt = text if text.tzinfo else text.replace(tzinfo=timezone.utc)
+        dt = text if text.tzinfo else text.replace(tzinfo=UTC)
         return int(dt.timestamp())
     if isinstance(text, (int, float)):
         return int(text)
     raw = str(text).strip()
     try:
-        dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))  # noqa: FURB162 - also "2024-01-01Z"
     except ValueError:
         raise DataError(
             f"{raw!r} is not a date (expected YYYY-MM-DD or an ISO-8601 time)"
         ) from None
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return int(dt.timestamp())
 
 
@@ -229,13 +229,15 @@ class MarketData:
         if missing:
             have = ", ".join(sorted(self.columns)) or "nothing"
             raise DataError(f"{self.source}: no {', '.join(missing)} in the data (have: {have})")
-        spans = {c: self.coverage(c) for c in columns}
-        for c, cov in spans.items():
+        coverage = {c: self.coverage(c) for c in columns}
+        spans: dict[str, tuple[int, int]] = {}
+        for c, cov in coverage.items():
             if cov is None:
                 raise DataError(f"{self.source}: column {c} has no values")
             if c.startswith("funding."):  # covered until just before the next settlement is due
-                spans[c] = (cov[0], min(cov[1] + self.interval_of(c) - self.step_s,
-                                        int(self.times[-1])))
+                cov = (cov[0], min(cov[1] + self.interval_of(c) - self.step_s,
+                                   int(self.times[-1])))
+            spans[c] = cov
         if start is not None and end is not None and start >= end:
             raise DataError(f"bad date range: start {iso(start)} is not before end {iso(end)}")
         lo = max([cov[0] for cov in spans.values()], default=int(self.times[0]))

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
-from actors.backtest.data import MANIFEST, _normalise, read_table
 from actors.backtest.market import DataError
+from actors.backtest.tables import MANIFEST, _normalise, read_table
 
 __all__ = ["RAW_PATTERNS", "is_raw_dir", "load_raw_tables"]
 
@@ -65,7 +66,7 @@ def is_raw_dir(directory: Path) -> bool:
     return any(p.is_file() and _match(p.name) for p in directory.iterdir())
 
 
-def load_raw_tables(directory: Path) -> tuple[dict[tuple[str, str], object], list[str]]:
+def load_raw_tables(directory: Path) -> tuple[dict[tuple[str, str], Any], list[str]]:
     """Read the recognised raw files; return schema tables ``{(kind, name): DataFrame}``, notes.
 
     Raises:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from actors.backtest.accounting import Book, Kind
+from factory.interfaces.simulated import SimulatedLedger
 from factory.positions import AccountInfo, PositionKey
 
 __all__ = ["MAINTENANCE_MARGIN_RATE", "LedgerSync", "liquidation_price"]
@@ -49,7 +50,7 @@ class LedgerSync:
     def __init__(
         self,
         book: Book,
-        ledgers: Mapping[str, object],
+        ledgers: Mapping[str, SimulatedLedger],
         kinds: Mapping[str, str],
         liquidation_threshold: float,
         max_ltv: float,

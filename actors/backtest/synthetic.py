@@ -8,6 +8,8 @@ Like the real Binance files it misses 23 consecutive hours of spot and perp pric
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from actors.backtest.market import HOUR_S, MarketData, parse_instant
@@ -26,12 +28,14 @@ def _ou(rng: np.random.Generator, n: int, mean: float, sd: float, kappa: float) 
 
 def synthetic_tables(
     seed: int = 0, start: str = "2024-01-01", days: int = 366, gap_every_days: int = 41
-) -> dict[tuple[str, str], object]:
+) -> dict[tuple[str, str], Any]:
     """Return schema tables ``{(kind, name): DataFrame}`` (see `actors.backtest.data`)."""
     import pandas as pd
 
     rng = np.random.default_rng(seed)
     t0 = parse_instant(start)
+    if t0 is None:
+        raise ValueError("synthetic data needs a start date")
     n = days * 24 + 1
     ts = t0 + HOUR_S * np.arange(n, dtype=np.int64)
     dt = 1.0 / (365 * 24)
@@ -45,7 +49,7 @@ def synthetic_tables(
     keep = np.ones(n, dtype=bool)
     for d in range(gap_every_days, days, gap_every_days):  # 23 missing hours, like Binance
         keep[d * 24 + 1 : d * 24 + 24] = False
-    tables: dict[tuple[str, str], object] = {}
+    tables: dict[tuple[str, str], Any] = {}
     for name, spot, basis in (("BTC", btc, basis_btc), ("ETH", eth, basis_eth)):
         tables[("spot", name)] = pd.DataFrame({"timestamp": ts[keep], "price": spot[keep]})
         tables[("perp", name)] = pd.DataFrame(
@@ -76,6 +80,6 @@ def synthetic_tables(
 
 def synthetic_market(seed: int = 0, start: str = "2024-01-01", days: int = 366) -> MarketData:
     """Return the synthetic market for ``seed`` aligned like loaded data."""
-    from actors.backtest.data import assemble
+    from actors.backtest.tables import assemble
 
     return assemble(synthetic_tables(seed, start, days), f"synthetic:{seed}")

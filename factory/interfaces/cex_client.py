@@ -163,6 +163,7 @@ def client_class(ccxt_id: str) -> type:
 
         class Client(base):  # type: ignore[misc, valid-type]
             basis_wire: Wire | None = None
+            session: Any  # ccxt's aiohttp session, None until opened
 
             async def fetch(self, url, method="GET", headers=None, body=None):
                 if self.basis_wire is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, overload
 
 from factory.errors import BadResponseError
 from factory.interfaces.cex_options import SumCheck
@@ -76,6 +76,16 @@ class FieldReader:
         if not isinstance(node, kind):
             raise self.fail(path, f"no payload (expected a {kind.__name__})")
         return node
+
+    @overload
+    def number(
+        self, row: Any, path: list[str | int], name: str, *, optional: Literal[False] = False
+    ) -> float: ...
+
+    @overload
+    def number(
+        self, row: Any, path: list[str | int], name: str, *, optional: bool
+    ) -> float | None: ...
 
     def number(
         self, row: Any, path: list[str | int], name: str, *, optional: bool = False

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Self
 from urllib.parse import urlsplit
 
-from factory.config import RateLimits
+from factory.config import EndpointCost, RateLimits
 
 __all__ = ["AfterResponse", "BeforeRequest", "Endpoint", "EndpointResolver", "RequestHooks"]
 
@@ -43,7 +44,7 @@ class Endpoint(str):
         weight: float = 1.0,
         pools: tuple[str, ...] = (),
         configured: bool = False,
-    ) -> Endpoint:
+    ) -> Self:
         obj = str.__new__(cls, name)
         obj.method, obj.path, obj.weight = method, path, weight
         obj.pools, obj.configured = tuple(pools), configured
@@ -80,7 +81,9 @@ class EndpointResolver:
     """
 
     def __init__(self, limits: RateLimits, base_url: str | None = None):
-        self._by_route = {(e.method, e.path): e for e in limits.endpoints}
+        self._by_route: dict[tuple[str, str], EndpointCost] = {
+            (e.method, e.path): e for e in limits.endpoints
+        }
         self._windows = {p.name: p.window_s for p in limits.pools}
         self._prefix = urlsplit(base_url).path.rstrip("/") if base_url else ""
 

@@ -189,10 +189,12 @@ class CEXLiveBackend:
             *(self._call(client.fetch_balance, dict(w.params)) for w in wallets[1:]),
             return_exceptions=True,
         )
+        answers = []
         for r in results:
             if isinstance(r, BaseException):
                 raise r
-        server_ms, positions, *others = results
+            answers.append(r)
+        server_ms, positions, *others = answers
         try:
             server_time = utc(server_ms / 1000.0)
         except UNREADABLE:

@@ -31,7 +31,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -270,8 +270,14 @@ def _perp_row(
             raise read.fail([*path, name], "out of range (sign)")
         return value
 
-    entry = field(spec.entry_price, low=0.0, strict=True)
-    mark = field(spec.mark_price, low=0.0, strict=True)
+    def needed(name: str, *, low: float | None = None, strict: bool = False) -> float:
+        value = field(name, low=low, strict=strict)
+        if value is None:
+            raise read.fail([*path, name], "empty")
+        return value
+
+    entry = needed(spec.entry_price, low=0.0, strict=True)
+    mark = needed(spec.mark_price, low=0.0, strict=True)
     upnl = field(spec.unrealized_pnl)
     liq = field(spec.liquidation_price, low=0.0)
     margin = field(spec.margin, low=0.0)
@@ -287,7 +293,7 @@ def _perp_row(
         raise read.fail([*path, spec.unrealized_pnl],
                         "does not match (mark - entry) x quantity (contradiction)")
     if spec.signed_notional:
-        signed = field(spec.signed_notional)
+        signed = needed(spec.signed_notional)
         if not close_enough(signed, qty * mark, NOTIONAL_REL_TOL, 0.0):
             raise read.fail([*path, spec.signed_notional],
                             "does not match quantity x mark (contradiction)")
@@ -395,7 +401,9 @@ def transfers_in_transit(
     """
     wanted = set(statuses)
     out = []
-    for kind, rows in (("deposit", deposits), ("withdrawal", withdrawals)):
+    legs: tuple[tuple[Literal["deposit", "withdrawal"], Iterable[Mapping[str, Any]]], ...] = (
+        ("deposit", deposits), ("withdrawal", withdrawals))
+    for kind, rows in legs:
         for i, t in enumerate(rows):
             if not t.get("status"):
                 raise BadResponseError(venue, f"{kind} {_row_id(t, i)}: no status")

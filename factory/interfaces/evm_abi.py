@@ -46,8 +46,10 @@ AGGREGATE3 = "aggregate3((address,bool,bytes)[])"
 # Pool.getReserveData(asset): the 15-field ReserveData(Legacy) tuple; aToken at 8, variable
 # debt token at 10 (unchanged from v3.0 to v3.3).
 RESERVE_DATA_TYPES = (
-    "((uint256),uint128,uint128,uint128,uint128,uint128,uint40,uint16,"
-    "address,address,address,address,uint128,uint128,uint128)",
+    (
+        "((uint256),uint128,uint128,uint128,uint128,uint128,uint40,uint16,"
+        "address,address,address,address,uint128,uint128,uint128)"
+    ),
 )
 
 
@@ -137,7 +139,7 @@ def wad(raw: int) -> float:
     return to_native(raw, 18)
 
 
-def bps(raw: int) -> float:
+def bps(raw: float) -> float:
     """Convert basis points to a fraction (``8250`` -> ``0.825``)."""
     return raw / 10_000
 
@@ -153,7 +155,7 @@ def decode_erc20_transfer(calldata: bytes | str) -> tuple[str, int] | None:
     Returns None for anything else (other functions, truncated data).
     """
     try:
-        data = bytes.fromhex(calldata[2:] if calldata.startswith("0x") else calldata) \
+        data = bytes.fromhex(calldata.removeprefix("0x")) \
             if isinstance(calldata, str) else bytes(calldata)
     except (TypeError, ValueError):  # not hex, odd length, not bytes
         return None

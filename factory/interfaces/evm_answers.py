@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from eth_utils import is_address, to_checksum_address
 from web3.exceptions import Web3RPCError
+from web3.types import RPCResponse
 
 from factory.errors import BadResponseError
 from factory.interfaces.evm_abi import ReadFailure
@@ -71,7 +72,7 @@ def rpc_result(method: str, answer: Any) -> Any:
     if not isinstance(answer, Mapping):
         raise ReadFailure(f"{method}: answer is {_kind(answer)}, not an object")
     if answer.get("error") is not None:
-        raise Web3RPCError(f"{method}: {answer['error']!r}"[:200], rpc_response=dict(answer))
+        raise Web3RPCError(f"{method}: {answer['error']!r}"[:200], rpc_response=cast(RPCResponse, dict(answer)))
     if "result" not in answer:
         raise ReadFailure(f"{method}: answer without result")
     return answer["result"]
@@ -86,7 +87,7 @@ def batch_results(venue: str, methods: Sequence[str], answer: Any) -> list[Any]:
     """
     label = "+".join(methods)
     if isinstance(answer, Mapping) and answer.get("error") is not None:
-        raise Web3RPCError(f"batch {label}: {answer['error']!r}"[:200], rpc_response=answer)
+        raise Web3RPCError(f"batch {label}: {answer['error']!r}"[:200], rpc_response=cast(RPCResponse, answer))
     if not isinstance(answer, list) or len(answer) != len(methods):
         raise BadResponseError(
             venue, f"batch {label}: expected {len(methods)} answers, got {_kind(answer)}"
@@ -96,7 +97,7 @@ def batch_results(venue: str, methods: Sequence[str], answer: Any) -> list[Any]:
         if not isinstance(item, Mapping):
             raise BadResponseError(venue, f"{method}: answer is {_kind(item)}, not an object")
         if item.get("error") is not None:
-            raise Web3RPCError(f"{method}: {item['error']!r}"[:200], rpc_response=dict(item))
+            raise Web3RPCError(f"{method}: {item['error']!r}"[:200], rpc_response=cast(RPCResponse, dict(item)))
         if "result" not in item:
             raise BadResponseError(venue, f"{method}: answer without result")
         out.append(item["result"])

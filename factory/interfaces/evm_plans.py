@@ -286,13 +286,14 @@ def fold(plan: Plan, values: Sequence[Any], venue: str | None = None) -> Folded:
     rates: dict[str, float] = {}
     accounts: list[list[int]] = []
     for (read, slot), value in zip(plan, values, strict=True):
-        if slot.kind == "amount":
-            raw_amounts[slot.key] = raw_amounts.get(slot.key, 0) + _uint(venue, read.label, value)
-            decimals[slot.key] = slot.decimals
-        elif slot.kind == "rate":
+        key = slot.key
+        if slot.kind == "amount" and key is not None:
+            raw_amounts[key] = raw_amounts.get(key, 0) + _uint(venue, read.label, value)
+            decimals[key] = slot.decimals
+        elif slot.kind == "rate" and key is not None:
             if _uint(venue, read.label, value) == 0:
                 raise BadResponseError(venue, f"{read.label}: the rate reads zero")
-            rates[slot.key.symbol] = wad(value)
+            rates[key.symbol] = wad(value)
         else:
             if not isinstance(value, (list, tuple)) or len(value) != len(ACCOUNT_DATA_TYPES):
                 raise BadResponseError(

@@ -27,12 +27,14 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
+from eth_typing import HexStr
 from eth_utils import to_checksum_address
 from web3 import AsyncWeb3
 from web3.exceptions import ContractLogicError, RequestTimedOut, Web3Exception, Web3RPCError
+from web3.types import BlockIdentifier
 
 from factory.errors import (
     EXCERPT_CHARS,
@@ -281,8 +283,8 @@ class EvmRpc:
         async with self.translating("eth_call aggregate3"):
             try:
                 raw = await self.w3.eth.call(
-                    {"to": to_checksum_address(multicall3), "data": "0x" + data.hex()},
-                    block_identifier=block,
+                    {"to": to_checksum_address(multicall3), "data": HexStr("0x" + data.hex())},
+                    block_identifier=cast(BlockIdentifier, block),
                 )
             except (TypeError, ValueError) as exc:  # web3 could not format the node's result
                 if isinstance(exc, Web3Exception):
@@ -301,7 +303,9 @@ class EvmRpc:
 
     async def nonce(self, address: str, block: int | str = "latest") -> int:
         async with self.translating("eth_getTransactionCount"):
-            count = await self.w3.eth.get_transaction_count(to_checksum_address(address), block)
+            count = await self.w3.eth.get_transaction_count(
+                to_checksum_address(address), cast(BlockIdentifier, block)
+            )
         return unsigned(self.venue, "eth_getTransactionCount", count)
 
     async def pending_transactions(self, addresses: Sequence[str]) -> list[dict[str, Any]] | None:
@@ -353,7 +357,7 @@ def _withhold_text(exc: BaseException, scrub: Scrubber) -> None:
         if isinstance(getattr(exc, name, None), str):
             setattr(exc, name, scrub.excerpt(getattr(exc, name), EXCERPT_CHARS))
     if getattr(exc, "rpc_response", None) is not None:
-        exc.rpc_response = None
+        setattr(exc, "rpc_response", None)  # noqa: B010 - not every exception type has it
     exc.__cause__ = exc.__context__ = None
     exc.__suppress_context__ = True
 
@@ -369,7 +373,7 @@ def decode_multicall(venue: str, reads: Sequence[Read], raw: Any, block: int | s
     """
     if not isinstance(raw, (bytes, bytearray)):
         raise ReadFailure(f"aggregate3 returned {type(raw).__name__}, not bytes")
-    results = decode_aggregate3(raw)
+    results = decode_aggregate3(bytes(raw))
     if len(results) != len(reads):
         raise ReadFailure(f"aggregate3 gave {len(results)} results for {len(reads)} reads")
     failed = [r.label for r, (ok, _) in zip(reads, results, strict=True) if not ok]

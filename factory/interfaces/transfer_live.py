@@ -31,7 +31,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from eth_utils import to_checksum_address
 
@@ -41,12 +41,14 @@ from factory.interfaces.evm_backend import EvmVenueBackend
 from factory.interfaces.evm_pending import PendingTracker, drop_mined
 from factory.interfaces.evm_plans import Plan, wallet_plan
 from factory.interfaces.evm_rpc import EvmRpc
+from factory.interfaces.registry import create_position_interface
 from factory.positions import Transfer, VenueSnapshot
 
 __all__ = ["TransferLiveBackend", "TransitSource"]
 
 
 
+@runtime_checkable
 class TransitSource(Protocol):
     """Where CEX transfers in transit come from (a `CEXPositionInterface`, or a test fake)."""
 
@@ -128,14 +130,13 @@ class TransferLiveBackend(EvmVenueBackend):
         in every snapshot's ``error``.
         """
         if self._sources is None:
-            from factory.execution_interface_factory import ExecutionInterfaceFactory
-
             self._sources = {}
             for venue in self.transfer_venues():
                 try:
-                    self._sources[venue] = ExecutionInterfaceFactory.create_position_interface(
-                        venue, "live", self.mode_config
-                    )
+                    iface = create_position_interface(venue, "live", self.mode_config)
+                    if not isinstance(iface, TransitSource):
+                        raise ConfigError(f"{venue} has no transfers in transit to read")
+                    self._sources[venue] = iface
                 except Exception as exc:  # noqa: BLE001 - reported per snapshot
                     self.source_errors[venue] = f"{type(exc).__name__}: {exc}"
         return self._sources
@@ -217,6 +218,6 @@ class TransferLiveBackend(EvmVenueBackend):
                 if close is not None:
                     try:
                         await close()
-                    except Exception:  # noqa: BLE001 - closing is best effort
+                    except Exception:  # noqa: BLE001, S110 - closing is best effort
                         pass
         await super().close()

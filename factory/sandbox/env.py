@@ -1,25 +1,8 @@
-"""A scoped process environment: Ray's processes inherit it when they start, the caller's own
-environment is restored afterwards (sandbox credentials never linger in the driver)."""
+"""The sandbox's name for `factory.environ.scoped_environ` (the sandbox starts Ray with its
+credentials in a scoped environment)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Iterator, Mapping
+from factory.environ import scoped_environ
 
 __all__ = ["scoped_environ"]
-
-
-@contextlib.contextmanager
-def scoped_environ(extra: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the ``with`` block, then restore the previous values."""
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v

@@ -43,7 +43,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench._stack import (  # noqa: E402
+from tests.bench._stack import (
     cex_clone,
     cpu_s,
     descendants,

@@ -39,7 +39,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench._stack import (  # noqa: E402
+from tests.bench._stack import (
     cpu_s,
     descendants,
     emit,

@@ -53,7 +53,7 @@ def clean_exchange(exchange):
 
 
 @pytest.fixture(scope="session")
-def live_environ(exchange, sandbox) -> dict[str, str]:
+def live_environ(exchange, sandbox) -> dict[str, str]:  # noqa: F811 - the fixture imported above
     """What live venue actors need: emulator URLs and keys, the RPC URL and the desk address."""
     from factory.sandbox.chain import sandbox_environ
 

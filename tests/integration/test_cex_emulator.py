@@ -173,7 +173,8 @@ def test_cli_refuses_a_bad_scenario_with_exit_status_2(tmp_path):
     bad.write_text("venues: {okx: {wallets: {spot: {BTC: 1}}}}\n")
     done = subprocess.run([sys.executable, "-m", "factory.sandbox.exchange", "--scenario",
                            str(bad), "--port", "0"], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60)
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60,
+                          check=False)
     assert done.returncode == 2 and "wallet 'spot' is not one of trading, funding" in done.stderr
 
 

@@ -36,7 +36,7 @@ async def test_an_aave_snapshot_is_one_eth_call_at_the_pinned_block(
         snap = await aave.fetch_snapshot(utc())
         assert dict(rpc_proxy.counts) == STEADY
         assert rpc_proxy.requests == STEADY_REQUESTS
-        (call, tag), = rpc_proxy.calls("eth_call")
+        (_call, tag), = rpc_proxy.calls("eth_call")
         assert int(tag, 16) == snap.block_number
     # 3 reserves x 2 tokens x 3 addresses + 3 account reads, all in that one call
     assert len(aave._plan) == 21

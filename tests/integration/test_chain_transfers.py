@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -29,7 +29,7 @@ class FakeCexTransit:
         self.calls = 0
 
     def withdraw(self, asset: str, amount: float, to: str) -> Transfer:
-        started = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        started = datetime(2026, 1, 1, tzinfo=UTC)
         t = Transfer(id=f"{self.venue}-wd-{len(self.pending) + 1}", asset=asset, amount=amount,
                      source=self.venue, destination=to, kind="withdrawal", venue=self.venue,
                      started_at=started, age_s=42.0)
@@ -80,7 +80,7 @@ async def test_an_unconfirmed_transfer_is_in_transit_until_mined_then_the_balanc
 ):
     exchange_deposit = sandbox.users[3]
     chain.fund(desk, ETH=10, USDT=1000)
-    clock_now = [datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)]
+    clock_now = [datetime(2026, 3, 1, 12, 0, tzinfo=UTC)]
     w = wallet(chain_mode, sandbox_environ(sandbox, [desk]), clock=lambda: clock_now[0])
     chain.set_automine(False)
     usdt_tx = chain.transfer(desk, "USDT", exchange_deposit, 250, wait=False)

@@ -9,7 +9,7 @@ list and the balances have moved.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -37,7 +37,7 @@ async def test_a_cex_withdrawal_and_a_wallet_transfer_are_in_transit_until_they_
     chain.fund(hot_wallet, USDT=1_000_000)
     chain.fund(desk, WETH=5)
     pending = TransferEntry(id="wd-1", asset="USDT", amount=5_000, status="pending",
-                            time=datetime.now(timezone.utc), address=desk)
+                            time=datetime.now(UTC), address=desk)
     exchange.set_account("binance", account_with(pending))
     for name, value in exchange.env("binance").items():
         monkeypatch.setenv(name, value)

@@ -22,7 +22,7 @@ def basis(args, env, timeout=180):
     full_env = {**os.environ, **env, "RAY_USAGE_STATS_ENABLED": "0"}
     full_env.pop("RAY_ADDRESS", None)
     return subprocess.run([sys.executable, "-m", "factory.cli", *args], cwd=REPO, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def write_mode(tmp_path, sandbox, **settings):

@@ -229,7 +229,7 @@ def test_metrics_state_api_and_no_secret_anywhere(ray_session, clean_exchange, c
             assert "BadResponseError" in snaps[-1].venues[venue].error
         try:
             ray.get(ray.get_actor("venue:okx").snapshot.remote(None, 2))
-        except Exception as exc:  # the typed AuthenticationError, through Ray
+        except Exception as exc:  # noqa: BLE001 - the typed AuthenticationError, through Ray
             errors += [str(exc), repr(exc)]
         assert any("AuthenticationError" in e for e in errors)
 

@@ -38,7 +38,7 @@ def margin_balance(book, venue, perp):
 @pytest.mark.parametrize("name,u", [("btc_basis", "BTC"), ("eth_basis", "ETH")])
 def test_basis_opens_spot_plus_margin_equal_to_equity_with_the_hedge_split(name, u):
     cfg = mode(name)
-    strategy, book = open_book(cfg, btc=40_000.0, mark=40_040.0, eth=2_000.0)
+    _strategy, book = open_book(cfg, btc=40_000.0, mark=40_040.0, eth=2_000.0)
     t = book.tick
     spot = book.get(f"binance:BaseToken:{u}")
     perps = {v: book.get(f"{v}:Perp:{u}USDT") for v in ("binance", "bybit", "okx")}
@@ -63,7 +63,7 @@ def test_staking_hedged_simple_holds_lst_share_in_weeth_hedged_in_eth():
 
 def test_leveraged_loop_has_exposure_e_over_1_minus_ltv_and_debt_e_ltv_over_1_minus_ltv():
     cfg = mode("usdt_eth_staking_hedged_leveraged")
-    strategy, book = open_book(cfg, eth=2_000.0, rate=1.05)
+    _strategy, book = open_book(cfg, eth=2_000.0, rate=1.05)
     ltv = cfg.strategy.target_ltv
     coll_eth = book.get("aave_v3:aToken:aweETH") * 1.05
     debt_eth = book.get("aave_v3:debtToken:debtWETH")

@@ -96,11 +96,11 @@ def test_a_failing_scenario_is_reported_not_retried():
 
 
 def sweep_cfg(**kw):
-    base = dict(modes=["btc_basis", "eth_basis"],
-                windows=[{"start": "2024-01-01", "end": "2024-02-01"},
-                         {"start": "2024-02-01", "end": "2024-03-01"}],
-                grid={"strategy.rebalance_interval_h": [8, 24],
-                      "thresholds.target_margin_ratio": [0.4, 0.5]})
+    base = {"modes": ["btc_basis", "eth_basis"],
+            "windows": [{"start": "2024-01-01", "end": "2024-02-01"},
+                        {"start": "2024-02-01", "end": "2024-03-01"}],
+            "grid": {"strategy.rebalance_interval_h": [8, 24],
+                     "thresholds.target_margin_ratio": [0.4, 0.5]}}
     base.update(kw)
     return SweepConfig.model_validate(base)
 

@@ -9,14 +9,10 @@ from urllib.parse import urlsplit
 import ccxt.async_support as ccxt
 import pytest
 
-import factory.interfaces.cex_client as cex_client
-import factory.interfaces.cex_fields as cex_fields
-import factory.interfaces.cex_hooks as cex_hooks
-import factory.interfaces.cex_live as cex_live
-import factory.interfaces.cex_mapping as cex_mapping
 from factory import ExecutionInterfaceFactory
 from factory.config import venue_defaults
 from factory.errors import ConfigError, MissingCredentialError, RateLimitedError
+from factory.interfaces import cex_client, cex_fields, cex_hooks, cex_live, cex_mapping
 from factory.interfaces.cex import CEXPositionInterface
 from factory.interfaces.cex_client import reroot_urls
 from factory.interfaces.cex_hooks import Endpoint, EndpointResolver

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import ccxt.async_support as ccxt
 import pytest
 
@@ -55,7 +53,7 @@ def codes(venue: str):
     (ccxt.OnMaintenance(SECRET_TEXT), 503, "50001", "okx", VenueUnavailableError, True),
     (ccxt.OperationFailed(SECRET_TEXT), 200, "-1000", "binance", VenueUnavailableError, True),
     (ccxt.RequestTimeout(SECRET_TEXT), None, None, "okx", VenueTimeoutError, True),
-    (asyncio.TimeoutError(), None, None, "okx", VenueTimeoutError, True),
+    (TimeoutError(), None, None, "okx", VenueTimeoutError, True),
     (ccxt.ExchangeNotAvailable(SECRET_TEXT), None, None, "bybit", VenueNetworkError, True),
     # our side or theirs is wrong: retrying cannot help
     (ccxt.ExchangeNotAvailable(SECRET_TEXT), 404, None, "binance", BadRequestError, False),

@@ -7,7 +7,7 @@ The canned server time is 1_732_000_000 s (2024-11-19T07:06:40Z).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from factory.positions import Position, PositionKey
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "cex"
 NOW = 1_732_000_000.0
-SERVER_TIME = datetime(2024, 11, 19, 7, 6, 40, tzinfo=timezone.utc)
+SERVER_TIME = datetime(2024, 11, 19, 7, 6, 40, tzinfo=UTC)
 ENV = {
     "BASIS_BINANCE_API_KEY": "k", "BASIS_BINANCE_API_SECRET": "s",
     "BASIS_BYBIT_API_KEY": "k", "BASIS_BYBIT_API_SECRET": "s",
@@ -76,7 +76,7 @@ async def test_snapshot_has_exactly_the_canonical_keys_and_amounts(venue):
 
 async def test_snapshot_timestamp_is_the_venue_server_time(venue):
     be, _ = backend(venue)
-    snap = await be.fetch_snapshot(datetime(2020, 1, 1, tzinfo=timezone.utc))
+    snap = await be.fetch_snapshot(datetime(2020, 1, 1, tzinfo=UTC))
     assert snap.timestamp == SERVER_TIME
     assert snap.execution_mode == "live" and snap.status == "ok"
     assert snap.fetched_at.timestamp() == NOW

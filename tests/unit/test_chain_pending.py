@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -22,8 +22,8 @@ from factory.errors import (
     is_retryable,
 )
 from factory.interfaces.evm_abi import ReadFailure
-from factory.interfaces.evm_pending import PendingTracker, decode_pending, drop_mined
 from factory.interfaces.evm_answers import plain_tx
+from factory.interfaces.evm_pending import PendingTracker, decode_pending, drop_mined
 from factory.interfaces.evm_rpc import translate_error
 
 DESK = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
@@ -64,13 +64,13 @@ def test_calls_that_move_no_money_we_can_name_are_skipped(pending):
 def test_a_desk_contract_creation_makes_the_transfers_unknown_not_absent():
     with pytest.raises(BadResponseError, match="creates a contract"):
         decode_pending(tx(to=None, data=b"\x60\x80"), TOKENS)
-    tracker = PendingTracker("wallet", lambda: datetime(2026, 1, 1, tzinfo=timezone.utc))
+    tracker = PendingTracker("wallet", lambda: datetime(2026, 1, 1, tzinfo=UTC))
     with pytest.raises(BadResponseError, match="^wallet: "):
         tracker.transfers([tx(to=None, value=10**18)], [DESK], TOKENS)
 
 
 def test_the_tracker_keeps_first_seen_times_and_forgets_landed_transactions():
-    now = [datetime(2026, 1, 1, tzinfo=timezone.utc)]
+    now = [datetime(2026, 1, 1, tzinfo=UTC)]
     tracker = PendingTracker("wallet", lambda: now[0])
     pending = [tx("0x01", data=usdt_transfer(10**6)), tx("0x02", to=CEX, value=10**18),
                tx("0x03", to=CEX, value=10**18, sender=CEX)]
@@ -83,7 +83,7 @@ def test_the_tracker_keeps_first_seen_times_and_forgets_landed_transactions():
 
     assert [(t.id, t.age_s) for t in first] == [("0x01", 0.0), ("0x02", 0.0)]
     assert [(t.id, t.age_s, t.started_at) for t in later] == [
-        ("0x01", 12.0, datetime(2026, 1, 1, tzinfo=timezone.utc))]
+        ("0x01", 12.0, datetime(2026, 1, 1, tzinfo=UTC))]
     assert [(t.id, t.age_s) for t in again] == [("0x01", 17.0), ("0x02", 0.0)]  # 0x02 is new again
     assert all((t.kind, t.venue, t.source) == ("chain", "wallet", DESK) for t in again)
 
@@ -126,7 +126,7 @@ def rpc_error(code: int, cls=Web3RPCError):
     [
         (aiohttp.ServerDisconnectedError(), RpcUnreachableError),
         (ConnectionRefusedError(111, "refused"), RpcUnreachableError),
-        (asyncio.TimeoutError(), VenueTimeoutError),
+        (TimeoutError(), VenueTimeoutError),
         (aiohttp.ServerTimeoutError("slow"), VenueTimeoutError),
         (rpc_error(-32000, RequestTimedOut), VenueTimeoutError),
         (aiohttp.ClientResponseError(None, (), status=503), VenueUnavailableError),

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from factory.config import (
     ModeConfig,
@@ -75,7 +76,7 @@ def test_invalid_yaml_reports_the_line(tmp_path):
 
 def test_models_are_frozen():
     cfg = load_mode(MODES[0])
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         cfg.mode = "other"  # type: ignore[misc]
 
 

@@ -84,9 +84,7 @@ def mutate(answer: Any, path: tuple, how: str, value: Any) -> Any:
     elif how == "nest":
         parent[last] = {"data": node} if isinstance(node, (dict, list)) else [node]
     elif how == "truncate":
-        if isinstance(node, list):
-            parent[last] = node[: len(node) // 2]
-        elif isinstance(node, str):
+        if isinstance(node, (list, str)):
             parent[last] = node[: len(node) // 2]
         else:
             parent[last] = {}

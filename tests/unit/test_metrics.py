@@ -6,6 +6,8 @@ the names, tag keys and histogram bounds the dashboards rely on are pinned witho
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 from ray.util import metrics as ray_metrics
 
@@ -13,7 +15,7 @@ from actors.metrics import Metrics, _Ray
 
 
 class FakeMetric:
-    made: list[FakeMetric] = []
+    made: ClassVar[list[FakeMetric]] = []
 
     def __init__(self, name, description="", boundaries=None, tag_keys=()):
         self.name, self.boundaries, self.tag_keys = name, boundaries, tuple(tag_keys)

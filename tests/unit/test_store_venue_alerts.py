@@ -12,7 +12,7 @@ from actors.store import SnapshotStore
 from actors.venue import VenueWorker
 from factory.config import RateLimits, resolve_config
 from factory.errors import AuthenticationError, VenueTimeoutError, VenueUnavailableError
-from factory.positions import AccountInfo, Position, PortfolioSnapshot, VenueSnapshot, utc
+from factory.positions import AccountInfo, PortfolioSnapshot, Position, VenueSnapshot, utc
 
 
 def portfolio(ts, amount=1.0):

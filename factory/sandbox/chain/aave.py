@@ -134,7 +134,7 @@ def _linked_bytecode(name: str, libraries: dict[str, str]) -> str:
     """Return the creation bytecode of ``name`` with its library placeholders replaced."""
     art = _artifact(name)
     chars = list(art["bytecode"].removeprefix("0x"))
-    for _file, libs in art["linkReferences"].items():
+    for libs in art["linkReferences"].values():
         for lib, refs in libs.items():
             if lib not in libraries:
                 raise KeyError(f"{name} needs library {lib}, not deployed yet")

@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Self
 
 from factory.errors import BackendNotAvailableError
 from factory.sandbox.chain.paths import anvil_binary
@@ -122,7 +123,7 @@ class AnvilProcess:
             cmd += ["--block-time", f"{self.block_time_s:g}"]
         return cmd + self.extra_args
 
-    def start(self) -> AnvilProcess:
+    def start(self) -> Self:
         """Start the node and wait until it answers; retry on a lost port race.
 
         Raises:
@@ -133,7 +134,7 @@ class AnvilProcess:
         fixed = self.port is not None
         last_error = ""
         for _ in range(1 if fixed else 3):
-            port = self.port if fixed else free_port(self.host)
+            port = self.port if fixed and self.port is not None else free_port(self.host)
             fd, log_name = tempfile.mkstemp(prefix="anvil-", suffix=".log")
             self._log_path = Path(log_name)
             with os.fdopen(fd, "wb") as log:
@@ -187,7 +188,7 @@ class AnvilProcess:
             self._log_path.unlink(missing_ok=True)
             self._log_path = None
 
-    def __enter__(self) -> AnvilProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

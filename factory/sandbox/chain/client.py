@@ -9,13 +9,15 @@ live backends use `factory.interfaces.evm_rpc` (AsyncWeb3) instead.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from eth_abi import decode, encode
+from eth_typing import ABIConstructor, ABIFunction
 from eth_utils import keccak, to_checksum_address
 from eth_utils.abi import get_abi_input_types, get_abi_output_types
 from web3 import Web3
 from web3.providers.rpc import HTTPProvider
+from web3.types import RPCEndpoint
 
 __all__ = ["ChainClient", "SandboxTxError", "function_abi"]
 
@@ -26,15 +28,15 @@ class SandboxTxError(RuntimeError):
     """A sandbox transaction or call failed (the message names the step)."""
 
 
-def function_abi(abi: list[dict[str, Any]], name: str) -> dict[str, Any]:
+def function_abi(abi: list[dict[str, Any]], name: str) -> ABIFunction:
     """Return the ABI entry of function ``name`` (the only one of that name)."""
     found = [e for e in abi if e.get("type") == "function" and e.get("name") == name]
     if len(found) != 1:
         raise KeyError(f"{len(found)} functions named {name!r} in the ABI")
-    return found[0]
+    return cast(ABIFunction, found[0])
 
 
-def _selector(entry: dict[str, Any]) -> bytes:
+def _selector(entry: ABIFunction) -> bytes:
     signature = f"{entry['name']}({','.join(get_abi_input_types(entry))})"
     return keccak(text=signature)[:4]
 
@@ -61,7 +63,7 @@ class ChainClient:
         Raises:
             SandboxTxError: the node answered an error.
         """
-        resp = self.w3.provider.make_request(method, params or [])
+        resp = self.w3.provider.make_request(RPCEndpoint(method), params or [])
         if resp.get("error"):
             raise SandboxTxError(f"{method}: {resp['error']}")
         return resp.get("result")
@@ -155,6 +157,8 @@ class ChainClient:
         ctor = next((e for e in abi if e.get("type") == "constructor"), None)
         data = bytes.fromhex(bytecode.removeprefix("0x"))
         if ctor is not None:
-            data += encode(get_abi_input_types(ctor), list(args))
+            data += encode(get_abi_input_types(cast(ABIConstructor, ctor)), list(args))
         receipt = self.transact(sender, None, data, step=f"deploy {name}")
+        if not isinstance(receipt, dict):  # transact waits, so it returns the receipt
+            raise SandboxTxError(f"deploy {name}: no receipt")
         return to_checksum_address(receipt["contractAddress"])

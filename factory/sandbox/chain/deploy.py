@@ -9,13 +9,15 @@ both supply and debt balances grow with time.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from web3 import Web3
 
-from factory.sandbox.chain.aave import AaveDeployment, EModeParams, ReserveParams, deploy_aave
+from factory.sandbox.chain.aave import EModeParams, ReserveParams, deploy_aave
 from factory.sandbox.chain.client import ChainClient
 from factory.sandbox.chain.compile import compile_sandbox_contracts
+from factory.sandbox.chain.model import SandboxChain, SandboxToken
+from factory.sandbox.chain.ops import SandboxOps
 
 __all__ = [
     "DEFAULT_EMODES",
@@ -51,52 +53,6 @@ DEFAULT_RESERVES = {
 # Liquidity provider seed: supplied and borrowed amounts per reserve (native units).
 SEED_SUPPLY = {"USDT": 5_000_000, "WETH": 2_000, "weETH": 1_000}
 SEED_BORROW = {"USDT": 2_000_000, "WETH": 500, "weETH": 200}
-
-
-@dataclass(frozen=True)
-class SandboxToken:
-    """An ERC-20 of the sandbox."""
-
-    symbol: str
-    address: str
-    decimals: int
-    contract: str
-
-
-@dataclass(frozen=True)
-class SandboxChain:
-    """Everything deployed on the sandbox chain (plain data, picklable).
-
-    Attributes:
-        rpc_url: the node's HTTP URL.
-        chain_id: the node's chain id.
-        deployer: owner of tokens, feeds and the AAVE market (dev account 0).
-        liquidity_provider: the account that seeded the AAVE reserves (dev account 1).
-        users: the remaining dev accounts, free for tests and demos (nothing deployed from them).
-        multicall3: Multicall3 at its canonical address.
-        tokens: the ERC-20s by symbol.
-        price_feeds: mock Chainlink aggregators by reserve symbol (USD, 8 decimals).
-        aave: the AAVE v3 market.
-        deploy_s: how long the deployment took.
-    """
-
-    rpc_url: str
-    chain_id: int
-    deployer: str
-    liquidity_provider: str
-    users: tuple[str, ...]
-    multicall3: str
-    tokens: dict[str, SandboxToken] = field(default_factory=dict)
-    price_feeds: dict[str, str] = field(default_factory=dict)
-    aave: AaveDeployment | None = None
-    deploy_s: float = 0.0
-
-    def token(self, symbol: str) -> SandboxToken:
-        """Return a token by symbol (KeyError naming the known ones)."""
-        try:
-            return self.tokens[symbol]
-        except KeyError:
-            raise KeyError(f"no sandbox token {symbol!r} (have {sorted(self.tokens)})") from None
 
 
 def deploy_sandbox(
@@ -164,8 +120,6 @@ def deploy_sandbox(
         price_feeds=feeds, aave=aave,
     )
     if seed_liquidity:
-        from factory.sandbox.chain.ops import SandboxOps
-
         ops = SandboxOps(sandbox, client=client)
         for sym, amount in SEED_SUPPLY.items():
             if sym in reserves:

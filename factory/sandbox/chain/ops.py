@@ -14,7 +14,7 @@ from typing import Any
 from factory.sandbox.chain.aave import aave_abi
 from factory.sandbox.chain.client import ChainClient
 from factory.sandbox.chain.compile import compile_sandbox_contracts
-from factory.sandbox.chain.deploy import SandboxChain
+from factory.sandbox.chain.model import SandboxChain
 
 __all__ = ["MAX_UINT256", "SandboxOps", "to_base_units"]
 
@@ -22,7 +22,7 @@ MAX_UINT256 = 2**256 - 1
 VARIABLE_RATE = 2
 
 
-def to_base_units(amount: float | int | str | Decimal, decimals: int) -> int:
+def to_base_units(amount: float | str | Decimal, decimals: int) -> int:
     """Convert a native amount to integer base units exactly (``1.5`` USDT -> ``1500000``)."""
     return int(Decimal(str(amount)) * (Decimal(10) ** decimals))
 
@@ -43,7 +43,7 @@ class SandboxOps:
     def _token_abi(self, symbol: str) -> list[dict[str, Any]]:
         return self._compiled[self.sandbox.token(symbol).contract].abi
 
-    def _units(self, symbol: str, amount: float | int | str | Decimal) -> int:
+    def _units(self, symbol: str, amount: float | str | Decimal) -> int:
         return to_base_units(amount, self.sandbox.token(symbol).decimals)
 
     @property

@@ -13,7 +13,7 @@ import time
 import urllib.request
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Literal
+from typing import Literal, Self
 
 __all__ = ["RpcProxy"]
 
@@ -58,6 +58,8 @@ class RpcProxy:
         if self._server is None:
             raise RuntimeError("proxy not started")
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):
+            host = host.decode()
         return f"http://{host}:{port}"
 
     def calls(self, method: str) -> list[list]:
@@ -91,7 +93,7 @@ class RpcProxy:
                 self.log.append((method, item.get("params") or []))
             self.requests.append(tuple(methods))
 
-    def start(self) -> RpcProxy:
+    def start(self) -> Self:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -100,7 +102,7 @@ class RpcProxy:
             def log_message(self, *args) -> None:  # quiet
                 return
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 proxy._record(body)
                 if proxy.delay_s:
@@ -147,7 +149,7 @@ class RpcProxy:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> RpcProxy:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

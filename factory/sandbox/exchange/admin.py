@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from pydantic import ValidationError
@@ -34,10 +34,42 @@ from factory.config import RateLimits
 from factory.errors import ConfigError
 from factory.sandbox.exchange.model import Fault, RequestRecord, VenueAccount
 
-if TYPE_CHECKING:
-    from factory.sandbox.exchange.server import ExchangeEmulator
+__all__ = ["AdministeredEmulator", "EmulatorAdminClient", "add_admin_routes"]
 
-__all__ = ["EmulatorAdminClient", "add_admin_routes"]
+
+class AdministeredEmulator(Protocol):
+    """What the admin routes drive (`factory.sandbox.exchange.server.ExchangeEmulator`)."""
+
+    @property
+    def url(self) -> str: ...
+
+    def venues(self) -> list[str]: ...
+
+    def load(self, scenario: Any) -> None: ...
+
+    def account(self, venue: str) -> VenueAccount: ...
+
+    def set_account(self, venue: str, account: VenueAccount | dict) -> None: ...
+
+    def set_limits(self, venue: str, limits: RateLimits) -> None: ...
+
+    def inject(self, venue: str, fault: Fault | dict) -> None: ...
+
+    def faults(self, venue: str) -> list[Fault]: ...
+
+    def clear_faults(self, venue: str | None = None) -> None: ...
+
+    def set_clock_offset(self, venue: str, offset_s: float) -> None: ...
+
+    def requests(self, venue: str | None = None) -> list[RequestRecord]: ...
+
+    def violations(self, venue: str) -> int: ...
+
+    def ban(self, venue: str, seconds: float) -> None: ...
+
+    def clear_requests(self) -> None: ...
+
+    def reset(self) -> None: ...
 
 Handler = Callable[[web.Request], Awaitable[Any]]
 
@@ -53,7 +85,7 @@ def _json(handler: Handler) -> Handler:
     return wrapped
 
 
-def add_admin_routes(app: web.Application, emu: ExchangeEmulator) -> None:
+def add_admin_routes(app: web.Application, emu: AdministeredEmulator) -> None:
     """Register the admin routes of ``emu`` on ``app``."""
 
     async def health(request: web.Request) -> Any:

@@ -10,7 +10,8 @@ Rejections use Binance's codes and statuses: -2014/-2015 (401), -1021 stale time
 from __future__ import annotations
 
 import math
-from datetime import timezone
+from datetime import UTC
+from typing import Any, ClassVar
 
 from factory.sandbox.exchange.limiter import PoolUsage
 from factory.sandbox.exchange.model import (
@@ -26,12 +27,12 @@ from factory.sandbox.exchange.venue import (
     Route,
     VenueEmulator,
     hmac_sha256,
-    ms as _ms,
     num,
-    pairs_of as _pairs,
     register_venue,
-    split_symbol as _split,
 )
+from factory.sandbox.exchange.venue import ms as _ms
+from factory.sandbox.exchange.venue import pairs_of as _pairs
+from factory.sandbox.exchange.venue import split_symbol as _split
 
 __all__ = ["BinanceEmulator"]
 
@@ -46,7 +47,7 @@ def _interval(window_s: float) -> str:
     for unit, size in (("D", 86400), ("H", 3600), ("M", 60)):
         if window_s >= size and window_s % size == 0:
             return f"{int(window_s // size)}{unit}"
-    return f"{int(math.ceil(window_s))}S"
+    return f"{math.ceil(window_s)}S"
 
 
 @register_venue
@@ -224,7 +225,7 @@ class BinanceEmulator(VenueEmulator):
         income_type = req.query.get("incomeType", "FUNDING_FEE")
         symbol = req.query.get("symbol")
         start, end = _window(req, 7)
-        rows = [
+        rows: list[dict[str, Any]] = [
             {"symbol": f.symbol, "incomeType": "FUNDING_FEE", "income": num(f.amount),
              "asset": f.asset, "info": "FUNDING_FEE", "time": _ms(f.at(req.now)),
              "tranId": f.id or str(9_000_000_000 + i), "tradeId": ""}
@@ -251,13 +252,13 @@ class BinanceEmulator(VenueEmulator):
         return [
             {"id": t.id, "amount": num(t.amount), "transactionFee": num(0), "coin": t.asset,
              "status": status[t.status], "address": t.address, "txId": t.txid,
-             "applyTime": t.at(req.now).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S"),
+             "applyTime": t.at(req.now).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"),
              "network": t.network, "transferType": 0, "info": "", "confirmNo": 0,
              "walletType": 0, "txKey": ""}
             for t in _transfers(account.withdrawals, req)
         ]
 
-    routes = {
+    routes: ClassVar[dict[tuple[str, str], Route]] = {
         ("GET", "/api/v3/time"): Route(time),
         ("GET", "/api/v3/exchangeInfo"): Route(spot_exchange_info),
         ("GET", "/api/v3/account"): Route(spot_account, signed=True),

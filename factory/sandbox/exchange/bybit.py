@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from factory.sandbox.exchange.limiter import PoolUsage
 from factory.sandbox.exchange.model import EmulatorCredentials, PerpPosition, VenueAccount
@@ -23,12 +23,12 @@ from factory.sandbox.exchange.venue import (
     Route,
     VenueEmulator,
     hmac_sha256,
-    ms as _ms,
     num,
-    pairs_of as _pairs,
     register_venue,
-    split_symbol as _split,
 )
+from factory.sandbox.exchange.venue import ms as _ms
+from factory.sandbox.exchange.venue import pairs_of as _pairs
+from factory.sandbox.exchange.venue import split_symbol as _split
 
 __all__ = ["BybitEmulator"]
 
@@ -221,7 +221,7 @@ class BybitEmulator(VenueEmulator):
                 for t in account.withdrawals if _in(req, t.asset, t.at(req.now), 30)]
         return _ok(req, {"rows": rows, "nextPageCursor": ""}, msg="success")
 
-    routes = {
+    routes: ClassVar[dict[tuple[str, str], Route]] = {
         ("GET", "/v5/market/time"): Route(time),
         ("GET", "/v5/market/instruments-info"): Route(instruments),
         ("GET", "/v5/account/wallet-balance"): Route(wallet_balance, signed=True),

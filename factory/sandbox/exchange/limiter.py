@@ -54,7 +54,9 @@ class VenueLimiter:
     def __init__(self, limits: RateLimits):
         self.limits = limits
         self._pools = {p.name: p for p in limits.pools}
-        self._by_route = {(e.method, e.path): e for e in limits.endpoints}
+        self._by_route: dict[tuple[str, str], EndpointCost] = {
+            (e.method, e.path): e for e in limits.endpoints
+        }
         self._used: dict[tuple[str, str, float], float] = {}
         self.violations = 0
         self._strikes = 0

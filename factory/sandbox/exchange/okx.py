@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import hmac
-from typing import Any
+from typing import Any, ClassVar
 
 from factory.positions import utc
 from factory.sandbox.exchange.model import EmulatorCredentials, PerpPosition, VenueAccount
@@ -24,12 +24,12 @@ from factory.sandbox.exchange.venue import (
     Route,
     VenueEmulator,
     hmac_sha256,
-    ms as _ms,
     num,
-    pairs_of as _pairs,
     register_venue,
-    split_symbol as _split,
 )
+from factory.sandbox.exchange.venue import ms as _ms
+from factory.sandbox.exchange.venue import pairs_of as _pairs
+from factory.sandbox.exchange.venue import split_symbol as _split
 
 __all__ = ["CONTRACT_SIZES", "OkxEmulator"]
 
@@ -205,7 +205,7 @@ class OkxEmulator(VenueEmulator):
             for t in account.withdrawals if req.query.get("ccy") in (None, t.asset)
         ])
 
-    routes = {
+    routes: ClassVar[dict[tuple[str, str], Route]] = {
         ("GET", "/api/v5/public/time"): Route(time),
         ("GET", "/api/v5/public/instruments"): Route(instruments),
         ("GET", "/api/v5/account/balance"): Route(trading_balance, signed=True),

@@ -23,12 +23,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
 from factory.config import RateLimits, VenueConfig, venue_defaults
 from factory.errors import ConfigError
+from factory.sandbox.exchange.admin import add_admin_routes
 from factory.sandbox.exchange.limiter import Charge, VenueLimiter
 from factory.sandbox.exchange.model import (
     EmulatorCredentials,
@@ -104,21 +105,20 @@ class ExchangeEmulator:
 
     def app(self) -> web.Application:
         """The aiohttp application (admin routes plus the venues' catch-all)."""
-        from factory.sandbox.exchange.admin import add_admin_routes
-
         app = web.Application()
         add_admin_routes(app, self)
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
         return app
 
-    async def start(self) -> ExchangeEmulator:
+    async def start(self) -> Self:
         """Start serving; ``port`` is the real port afterwards."""
         self._stopping = asyncio.Event()
         self._runner = web.AppRunner(self.app(), access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, shutdown_timeout=0.5)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
+        server = site._server
+        sockets = server.sockets if isinstance(server, asyncio.Server) else []
         if sockets:
             self.port = sockets[0].getsockname()[1]
         return self
@@ -131,7 +131,7 @@ class ExchangeEmulator:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> ExchangeEmulator:
+    async def __aenter__(self) -> Self:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:

@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 from factory.sandbox.exchange.limiter import PoolUsage
 from factory.sandbox.exchange.model import EmulatorCredentials, VenueAccount
 
-
 #: Pairs every emulated venue lists even when no account holds them.
 DEFAULT_PAIRS = ("BTCUSDT", "ETHUSDT")
 #: Prices the emulated venues quote for assets no account sets a mark for.
@@ -92,7 +91,9 @@ class Reply:
         return self.text if self.text is not None else json.dumps(self.body)
 
 
-Handler = Callable[["VenueEmulator", EmuRequest, VenueAccount], Any]
+#: A route handler: called with the emulator subclass that declares the route, the request and
+#: the account it is for.
+Handler = Callable[[Any, EmuRequest, VenueAccount], Any]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ request weighs 1 in every pool it uses.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from factory.config import EndpointCost, RateLimitPool, RateLimits
 
 __all__ = ["EMULATOR_LIMITS", "emulator_limits"]
@@ -21,7 +23,7 @@ _BN = "https://developers.binance.com/docs"
 _BY = "https://bybit-exchange.github.io/docs/v5/rate-limit"
 _OKX = "https://www.okx.com/docs-v5/en/"
 
-_POOLS: dict[str, list[tuple[str, float, float, str, str]]] = {
+_POOLS: dict[str, list[tuple[str, float, float, Literal["ip", "uid", "endpoint"], str]]] = {
     "binance": [
         ("spot_weight", 6000, 60, "ip", f"{_BN}/binance-spot-api-docs/rest-api/limits"),
         ("fapi_weight", 2400, 60, "ip",
@@ -55,7 +57,7 @@ _POOLS: dict[str, list[tuple[str, float, float, str, str]]] = {
 _SPOT = f"{_BN}/binance-spot-api-docs/rest-api"
 _FAPI = f"{_BN}/derivatives/usds-margined-futures"
 
-_ROWS: dict[str, list[tuple[str, str, float, tuple[str, ...], str]]] = {
+_ROWS: dict[str, list[tuple[Literal["GET"], str, float, tuple[str, ...], str]]] = {
     "binance": [
         ("GET", "/api/v3/time", 1, ("spot_weight",), f"{_SPOT}/general-endpoints"),
         ("GET", "/api/v3/exchangeInfo", 20, ("spot_weight",), f"{_SPOT}/general-endpoints"),

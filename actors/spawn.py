@@ -1,0 +1,58 @@
+"""The factory the live engine hands around: position interfaces plus the venue actors.
+
+`VenueActorFactory` is the `ExecutionInterfaceFactory` with one more duty, starting the
+`VenuePositionActor` of each venue on Ray. It lives with the actors so that ``factory`` never
+imports ``actors``; like its base it holds no state and pickles as its class.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from actors.options import venue_actor_options
+from actors.venue import VenuePositionActor
+from factory.config import ModeConfig, resolve_config
+from factory.execution_interface_factory import ExecutionInterfaceFactory
+from factory.interfaces.registry import canonical_venue
+from factory.positions import ExecutionMode
+
+__all__ = ["VenueActorFactory"]
+
+log = logging.getLogger(__name__)
+
+
+class VenueActorFactory(ExecutionInterfaceFactory):
+    """Builds position interfaces and starts the venue actors that serve them."""
+
+    @staticmethod
+    def spawn_position_actors(
+        venues: list[str],
+        execution_mode: ExecutionMode,
+        config: ModeConfig | dict | None,
+        limit_scale: float = 1.0,
+        namespace: str | None = None,
+    ) -> dict[str, Any]:
+        """Start one `VenuePositionActor` per venue (Ray must be up); a venue that cannot be
+        built maps to None (logged). An actor of that name that is still alive is reused.
+
+        Each actor is named ``venue:<id>`` so the Ray dashboard shows it, takes no CPU and is
+        restarted by Ray when its process dies.
+        """
+        import ray
+
+        mode = resolve_config(config)
+        remote_cls = ray.remote(VenuePositionActor)
+        handles: dict[str, Any] = {}
+        for venue in venues:
+            try:
+                # validate routing here, in the caller, so a bad venue fails fast and clearly
+                ExecutionInterfaceFactory.create_position_interface(venue, execution_mode, mode)
+                canonical = canonical_venue(venue)
+                handles[venue] = remote_cls.options(
+                    **venue_actor_options(canonical, namespace)
+                ).remote(canonical, execution_mode, mode, None, limit_scale)
+            except Exception as exc:  # noqa: BLE001 - one venue never sinks the others
+                log.warning("venue actor for %s not started: %s", venue, exc)
+                handles[venue] = None
+        return handles
