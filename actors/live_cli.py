@@ -138,7 +138,29 @@ def cmd_monitor(args: argparse.Namespace) -> int:
             print(f"error: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     with exit_on_signals(), json_stdout(args.json) as out:
+        if args.once and not (args.address or os.environ.get("RAY_ADDRESS") or _on_ray()):
+            return _once_here(mode, args, out)
         return _monitor_on_ray(mode, args, out)
+
+
+def _on_ray() -> bool:
+    """True when this process is already a Ray driver (its venue actors may be running)."""
+    ray = sys.modules.get("ray")  # not imported: certainly not connected (and no import cost)
+    return bool(ray is not None and ray.is_initialized())
+
+
+def _once_here(mode: ModeConfig, args: argparse.Namespace, out) -> int:
+    """``--once`` on this machine: one snapshot in this process, no Ray (`actors.once`)."""
+    import asyncio
+    import logging
+
+    from actors.once import snapshot_once
+
+    if not getattr(args, "verbose", False):  # each failing venue gets its own error line
+        for name in ("basis", "actors", "factory"):
+            logging.getLogger(name).setLevel(logging.ERROR)
+    snap = asyncio.run(snapshot_once(mode, args.db or mode.monitor.history_path))
+    return _report_once(snap, args, out)
 
 
 def _report_once(snap, args: argparse.Namespace, out) -> int:

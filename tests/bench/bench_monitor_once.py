@@ -5,15 +5,16 @@ Lido and the desk's wallet) serves a seven-venue mode. Per round, in alternation
 machine load hits both alike):
 
 - ``once``: ``basis monitor MODE --once --json`` as a new process, the way a script runs it:
-  Python start, config checks, a new local Ray, seven venue actors and the monitor actor, their
-  clients and one-time checks, one snapshot, Ray stopped. The run must exit 0 with a complete
-  snapshot, or the benchmark fails.
-- ``ray_only`` (the baseline): a new process that starts and stops the same local Ray the same
-  way (`actors.ray_start.start_ray` / `stop_ray`) and does nothing else.
+  Python start, config checks, the seven venue workers and the monitor in that process
+  (`actors.once`, no Ray), their clients and one-time checks, one snapshot, the history row.
+  The run must exit 0 with a complete snapshot, or the benchmark fails.
+- ``ray_only`` (the baseline): a new process that starts and stops the local Ray the monitor's
+  actors would need (`actors.ray_start.start_ray` / `stop_ray`) and does nothing else: the floor
+  of any one-shot run that goes through actors.
 
-``once_minus_ray_s`` (p50 of once minus p50 of ray_only) is what the monitor itself costs on top
-of starting Ray. The goal is a ``once`` p50 under 5 s on a quiet machine (see the load average
-in ``machine``). Prints one JSON object::
+``once_minus_ray_s`` (p50 of once minus p50 of ray_only) is negative when the whole in-process
+snapshot costs less than starting Ray alone. The goal is a ``once`` p50 under 5 s on a quiet
+machine (see the load average in ``machine``). Prints one JSON object::
 
     .venv/bin/python tests/bench/bench_monitor_once.py [--rounds 5]
 """

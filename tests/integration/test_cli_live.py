@@ -63,3 +63,31 @@ def test_an_unreachable_venue_is_one_clear_line_and_a_non_zero_exit(clean_exchan
     assert "Traceback" not in out.stderr
     errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and errors[0].startswith("error: binance: unreachable")
+
+
+def test_monitor_once_takes_its_snapshot_in_this_process_without_ray(clean_exchange, sandbox,
+                                                                      live_environ, tmp_path):
+    cfg = write_mode(tmp_path, sandbox)
+    db = tmp_path / "h.sqlite"
+    full_env = {**os.environ, **live_environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    full_env.pop("RAY_ADDRESS", None)
+    out = subprocess.run(  # -X importtime lists every module the command imported, on stderr
+        [sys.executable, "-X", "importtime", "-m", "factory.cli", "monitor", str(cfg), "--once",
+         "--json", "--db", str(db)], cwd=REPO, env=full_env, capture_output=True, text=True,
+        timeout=180, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "ccxt" in imported and "web3" in imported  # the venues were read
+    assert "ray" not in imported  # no Ray session, not even the import
+    snap = PortfolioSnapshot.model_validate_json(out.stdout)
+    assert snap.complete and sorted(snap.venues) == sorted(SEVEN)
+    assert snap.positions["okx:Perp:BTCUSDT"] == -0.6
+    assert not snap.unknown  # the wallet read the exchanges' transfers in transit too
+    from actors.store import SnapshotStore
+
+    store = SnapshotStore(str(db))
+    try:
+        assert [s.timestamp for s in store.query()] == [snap.timestamp]  # recorded once
+    finally:
+        store.close()
