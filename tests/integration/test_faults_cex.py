@@ -67,6 +67,15 @@ def history(engine) -> list:
     return ray.get(engine.position_monitor.get_position_history.remote(), timeout=30)
 
 
+def monitor_events(engine) -> list:
+    """The monitor's recorded events (starts, venue actor replacements), oldest first: what a
+    failed age check needs to tell a restart from a late answer."""
+    try:
+        return ray.get(engine.position_monitor.events.remote(), timeout=10)
+    except Exception as exc:  # noqa: BLE001 - only ever part of a failure message
+        return [f"events unavailable: {type(exc).__name__}"]
+
+
 def venue_actor(venue: str):
     return ray.get_actor(f"venue:{venue}")
 
@@ -115,7 +124,10 @@ def stale_under_fault(
         assert stale.fetched_at == good.venues[v].fetched_at  # the last good answer itself
         # its age: from the good snapshot's answer (between its start and its end) to this one
         asked = good.timestamp.timestamp()
-        assert t0 - asked - good.latency_s - 0.1 <= stale.age_s <= t1 - asked + 0.1
+        assert t0 - asked - good.latency_s - 0.1 <= stale.age_s <= t1 - asked + 0.1, (
+            f"{v}: age {stale.age_s:.3f} s, good asked {asked:.3f}, fetched "
+            f"{good.venues[v].fetched_at.timestamp():.3f}, this snapshot asked {t0:.3f}, "
+            f"answered {t1:.3f}, monitor events {monitor_events(engine)}")
         mine = {k: a for k, a in snap.positions.items() if k.startswith(f"{v}:")}
         assert mine == {k: a for k, a in good.positions.items() if k.startswith(f"{v}:")}
         assert name in (stale.error or ""), stale.error
