@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from actors.metrics import Metrics
 from actors.monitor import PositionMonitor
 from actors.store import SnapshotStore
-from actors.venue import NESTED_MARGIN_S, VenueWorker, current_deadline
+from actors.venue import VenueWorker, nested_budget
 from factory.config import ModeConfig
 from factory.errors import VenueTimeoutError
 from factory.execution_interface_factory import ExecutionInterfaceFactory
@@ -66,12 +65,7 @@ class WorkerTransitSource:
         self.worker = worker
 
     async def get_transfers_in_transit(self) -> list:
-        deadline = current_deadline()
-        budget = None
-        if deadline is not None:
-            budget = deadline - time.monotonic() - NESTED_MARGIN_S
-            if budget <= 0:
-                raise VenueTimeoutError(self.venue, "no time left to read transfers in transit")
+        budget = nested_budget(self.venue)
         try:
             return await asyncio.wait_for(self.worker.transfers_in_transit(budget), budget)
         except TimeoutError:

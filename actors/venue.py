@@ -23,12 +23,30 @@ from factory.errors import RateLimitedError, VenueTimeoutError
 from factory.interfaces.base import BasePositionInterface
 from factory.positions import VenueSnapshot, utc
 
-__all__ = ["ActorTransitSource", "VenuePositionActor", "VenueWorker", "current_deadline"]
+__all__ = [
+    "ActorTransitSource", "VenuePositionActor", "VenueWorker", "current_deadline", "nested_budget",
+]
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
 
 #: Seconds a nested call (e.g. the wallet asking a CEX actor) leaves its caller to answer.
 NESTED_MARGIN_S = 0.15
+
+
+def nested_budget(venue: str) -> float | None:
+    """Seconds a call made on behalf of the snapshot being served may take: what is left of its
+    deadline less `NESTED_MARGIN_S` (None: no deadline).
+
+    Raises:
+        VenueTimeoutError: no time is left (named after ``venue``, the one called).
+    """
+    deadline = current_deadline()
+    if deadline is None:
+        return None
+    budget = deadline - time.monotonic() - NESTED_MARGIN_S
+    if budget <= 0:
+        raise VenueTimeoutError(venue, "no time left to read transfers in transit")
+    return budget
 
 
 def current_deadline() -> float | None:
@@ -211,12 +229,7 @@ class ActorTransitSource:
 
         from actors.options import venue_actor_name
 
-        deadline = current_deadline()
-        budget = None
-        if deadline is not None:
-            budget = deadline - time.monotonic() - NESTED_MARGIN_S
-            if budget <= 0:
-                raise VenueTimeoutError(self.venue, "no time left to read transfers in transit")
+        budget = nested_budget(self.venue)
         if self._handle is None:
             self._handle = ray.get_actor(venue_actor_name(self.venue))
         try:
