@@ -161,9 +161,9 @@ def _sweep(out_dir: Path, quick: bool) -> Path:
     """A short backtest sweep on the shipped market data, with a progress bar (Ray must be
     up); return the report's path."""
     from actors.backtest.cli import _progress_bar
-    from actors.backtest.data import load_market
+    from actors.backtest.data.load import load_market
     from actors.backtest.report import write_sweep_outputs
-    from actors.sweep import expand, load_sweep, run_sweep
+    from actors.backtest.sweep import expand, load_sweep, run_sweep
     from factory.config import config_dir
     from factory.data import MARKET_DIR
 

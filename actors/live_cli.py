@@ -21,7 +21,7 @@ from actors.cli_io import exit_on_signals, json_stdout
 from actors.store_guard import check_history_path
 from factory.config import MIN_INTERVAL_S, ModeConfig, load_mode, with_overrides
 from factory.errors import ConfigError
-from factory.interfaces.evm_plans import desk_addresses
+from factory.interfaces.evm.plans import desk_addresses
 from factory.positions import utc
 
 __all__ = ["check_before_start", "missing_credentials", "register"]

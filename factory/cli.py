@@ -51,9 +51,9 @@ def _check_one(path: Path) -> list[str]:
                 return [f"{path}: venue: must equal the file name {path.stem!r} (got {cfg.venue!r})"]
         elif kind == "sweep":
             try:
-                sweep = importlib.import_module("actors.sweep")
+                sweep = importlib.import_module("actors.backtest.sweep")
             except ImportError:
-                return [f"{path}: sweep configs need actors.sweep, which is not installed"]
+                return [f"{path}: sweep configs need actors.backtest.sweep, which is not installed"]
             sweep.load_sweep(path)
         else:
             load_mode(path)

@@ -12,15 +12,15 @@ from typing import Any
 
 from factory.config import ModeConfig, resolve_config
 from factory.interfaces.base import BasePositionInterface
-from factory.interfaces.cex import CEXPositionInterface
-from factory.interfaces.onchain import OnChainPositionInterface
+from factory.interfaces.cex.interface import CEXPositionInterface
+from factory.interfaces.evm.onchain import OnChainPositionInterface
+from factory.interfaces.evm.transfer import TransferPositionInterface
 from factory.interfaces.registry import (
     INTERFACE_REGISTRY,
     create_position_interface,
     register_interface,
     supported_venues,
 )
-from factory.interfaces.transfer import TransferPositionInterface
 from factory.positions import ExecutionMode
 
 __all__ = ["INTERFACE_REGISTRY", "ExecutionInterfaceFactory", "register_interface"]

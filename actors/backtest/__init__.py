@@ -1,15 +1,15 @@
 """Backtests: market data, plain accounting, strategies, results and reports (no Ray here).
 
 The simulator that drives them through the position interfaces and the PositionMonitor is
-`actors.simulator`; sweeps over a Ray cluster are `actors.sweep`.
+`actors.backtest.simulator`; sweeps over a Ray cluster are `actors.backtest.sweep`.
 """
 
 from actors.backtest.accounting import COMPONENTS, Book, Tick
-from actors.backtest.data import assemble, load_market, write_schema_dir
-from actors.backtest.market import DataError, Gap, MarketData
+from actors.backtest.data.load import assemble, load_market, write_schema_dir
+from actors.backtest.data.market import DataError, Gap, MarketData
+from actors.backtest.data.synthetic import synthetic_market
 from actors.backtest.results import BacktestResult, fingerprint
-from actors.backtest.strategies import make_strategy, net_delta
-from actors.backtest.synthetic import synthetic_market
+from actors.backtest.strategies.simple import make_strategy, net_delta
 
 __all__ = [
     "COMPONENTS",

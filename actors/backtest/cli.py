@@ -46,7 +46,7 @@ def _load(args: argparse.Namespace, data: str | Path | None, fill_limit_h: int =
     """Load the market (the shipped data when ``data`` is None) with the command's policy."""
     from dataclasses import replace
 
-    from actors.backtest.data import load_market
+    from actors.backtest.data.load import load_market
     from factory.data import MARKET_DIR
 
     market = load_market(data or MARKET_DIR, fill_limit_h=fill_limit_h)
@@ -61,8 +61,8 @@ def _load(args: argparse.Namespace, data: str | Path | None, fill_limit_h: int =
 
 def cmd_backtest(args: argparse.Namespace) -> int:
     """``basis backtest CONFIG [--data DIR]``: run one scenario in this process."""
-    from actors.backtest.quality import quality_line
-    from actors.simulator import Simulator
+    from actors.backtest.data.quality import quality_line
+    from actors.backtest.simulator import Simulator
 
     config = resolve_mode(args.config)
     if args.set:
@@ -125,9 +125,9 @@ def _init_ray(address: str | None, verbose: bool = False) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``basis sweep FILE``: fan the scenarios out over Ray and write table + report."""
-    from actors.backtest.quality import quality_line
+    from actors.backtest.data.quality import quality_line
     from actors.backtest.report import write_sweep_outputs
-    from actors.sweep import check_scenarios, expand, load_sweep, run_sweep
+    from actors.backtest.sweep import check_scenarios, expand, load_sweep, run_sweep
 
     path = Path(args.file)
     if args.actors is not None and args.actors < 1:
@@ -201,7 +201,7 @@ def _add_policy_flags(parser: argparse.ArgumentParser) -> None:
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     """``basis data fetch``: download spot, perp and funding history via ccxt."""
-    from actors.backtest.fetch import fetch_to_dir
+    from actors.backtest.data.fetch import fetch_to_dir
 
     files = fetch_to_dir(args.exchange, args.base, args.start, args.end, Path(args.out),
                          args.format, args.api_base_url,
@@ -213,8 +213,8 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 
 def cmd_data_synth(args: argparse.Namespace) -> int:
     """``basis data synth``: write the seeded synthetic market in the documented layout."""
-    from actors.backtest.data import write_schema_dir
-    from actors.backtest.synthetic import synthetic_tables
+    from actors.backtest.data.load import write_schema_dir
+    from actors.backtest.data.synthetic import synthetic_tables
 
     for f in write_schema_dir(synthetic_tables(args.seed, args.start, args.days), Path(args.out),
                               args.format):
@@ -224,7 +224,7 @@ def cmd_data_synth(args: argparse.Namespace) -> int:
 
 def cmd_data_describe(args: argparse.Namespace) -> int:
     """``basis data describe DIR``: coverage per column, gaps and loader notes, as JSON."""
-    from actors.backtest.data import load_market
+    from actors.backtest.data.load import load_market
     from factory.data import MARKET_DIR
 
     print(json.dumps(load_market(args.data or MARKET_DIR).describe(), indent=1))

@@ -105,7 +105,7 @@ def _charts(sweep: Any, out: Path) -> dict[str, Path]:
 
 def _quality_html(sweep: Any) -> str:
     """Return the report's data-quality paragraph: what every scenario's data was worth."""
-    from actors.backtest.quality import quality_line
+    from actors.backtest.data.quality import quality_line
 
     items = []
     for s, r in zip(sweep.scenarios, sweep.results):

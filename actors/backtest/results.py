@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from actors.backtest.market import iso
+from actors.backtest.data.market import iso
 
 __all__ = ["YEAR_S", "BacktestResult", "fingerprint", "max_drawdown"]
 
@@ -60,7 +60,7 @@ class BacktestResult:
         avg_hedge_notional: mean perp notional over the steps (share class), for funding yield
             on the hedged notional.
         stale_steps: steps where a price of the mode was gap-filled (prices held, no trading).
-        data_quality: what the window's data is worth (`actors.backtest.quality`): funding
+        data_quality: what the window's data is worth (`actors.backtest.data.quality`): funding
             settlements expected vs booked per series, forward-filled steps, duplicates,
             conflicts, clipped window edges, the provenance of every leg.
     """

@@ -2,7 +2,7 @@
 
 - ``market/``: public hourly spot, perp and 8-hourly funding (Binance, Bybit), AAVE v3 daily
   indices and the weETH/ETH oracle rate, 2024-01 to 2025-09, gzipped CSV in their raw names
-  (`actors.backtest.raw` reads them). ``basis backtest`` uses them when no ``--data`` is given.
+  (`actors.backtest.data.raw` reads them). ``basis backtest`` uses them when no ``--data`` is given.
 - ``ccxt-recorded/``: real exchange response bodies recorded by the ccxt project (MIT), with
   ccxt's parsed results, for the mapping tests.
 """

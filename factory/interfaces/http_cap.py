@@ -1,7 +1,7 @@
 """A byte cap on every venue answer read over HTTP, enforced while the body streams in.
 
 Both HTTP clients of the live backends (ccxt's aiohttp session for the CEXs, the JSON-RPC
-session of `factory.interfaces.evm_rpc`) are built with `capped_response_class(max_bytes)` as
+session of `factory.interfaces.evm.rpc`) are built with `capped_response_class(max_bytes)` as
 their aiohttp ``response_class``. Its ``read()`` (which ``text()`` and ``json()`` use) refuses an
 answer whose ``Content-Length`` announces more than the cap before reading any of it, and
 otherwise reads chunk by chunk and stops as soon as the total passes the cap: the connection is

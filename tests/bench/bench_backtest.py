@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from actors.backtest.data import load_market
-from actors.backtest.market import MarketData, iso
-from actors.simulator import Simulator
+from actors.backtest.data.load import load_market
+from actors.backtest.data.market import MarketData, iso
+from actors.backtest.simulator import Simulator
 from factory.config import ModeConfig, config_dir, load_mode, with_overrides
 from factory.data import MARKET_DIR
 

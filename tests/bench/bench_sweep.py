@@ -17,9 +17,9 @@ import os
 import time
 from pathlib import Path
 
-from actors.backtest.data import load_market
-from actors.simulator import Simulator
-from actors.sweep import expand, load_sweep, run_sweep
+from actors.backtest.data.load import load_market
+from actors.backtest.simulator import Simulator
+from actors.backtest.sweep import expand, load_sweep, run_sweep
 from factory.data import MARKET_DIR
 
 REPO = Path(__file__).resolve().parents[2]

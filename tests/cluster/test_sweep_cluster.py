@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from actors.backtest.synthetic import synthetic_market
-from actors.sweep import expand, load_sweep, run_sweep
+from actors.backtest.data.synthetic import synthetic_market
+from actors.backtest.sweep import expand, load_sweep, run_sweep
 
 GRID = Path(__file__).resolve().parents[2] / "configs" / "sweeps" / "basis_grid.yaml"
 

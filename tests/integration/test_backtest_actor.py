@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from actors.backtest.synthetic import synthetic_market
-from actors.simulator import Simulator, simulator_options, spawn_simulator
+from actors.backtest.data.synthetic import synthetic_market
+from actors.backtest.simulator import Simulator, simulator_options, spawn_simulator
 from factory.config import config_dir, load_mode
 
 

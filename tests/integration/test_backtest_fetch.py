@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from actors.backtest.cli import main
-from actors.backtest.data import load_market
+from actors.backtest.data.load import load_market
 
 T0 = 1704067200000  # 2024-01-01T00:00Z in ms
 HOUR = 3_600_000
@@ -101,7 +101,7 @@ def test_fetch_writes_the_schema_through_ccxt_paging(binance_like, tmp_path, cap
 
 
 def test_fetch_pages_with_a_small_limit(binance_like):
-    from actors.backtest.fetch import fetch_tables, make_exchange
+    from actors.backtest.data.fetch import fetch_tables, make_exchange
 
     tables = fetch_tables(make_exchange("binance", binance_like), ["BTC"], "2024-01-01",
                           "2024-01-03", limit=10)

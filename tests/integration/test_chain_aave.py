@@ -6,7 +6,7 @@ import pytest
 
 from factory.config import ModeConfig
 from factory.execution_interface_factory import ExecutionInterfaceFactory
-from factory.interfaces.onchain_live import OnChainLiveBackend
+from factory.interfaces.evm.onchain_live import OnChainLiveBackend
 from factory.positions import utc
 from factory.sandbox.chain import SandboxChain, SandboxOps, sandbox_environ
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from factory.config import ModeConfig
-from factory.interfaces.onchain_live import OnChainLiveBackend
-from factory.interfaces.transfer_live import TransferLiveBackend
+from factory.interfaces.evm.onchain_live import OnChainLiveBackend
+from factory.interfaces.evm.transfer_live import TransferLiveBackend
 from factory.positions import utc
 from factory.sandbox.chain import RpcProxy, SandboxChain, SandboxOps
 

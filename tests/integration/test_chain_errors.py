@@ -17,8 +17,8 @@ from factory.errors import (
     is_retryable,
 )
 from factory.execution_interface_factory import ExecutionInterfaceFactory
-from factory.interfaces.onchain_live import OnChainLiveBackend
-from factory.interfaces.transfer_live import TransferLiveBackend
+from factory.interfaces.evm.onchain_live import OnChainLiveBackend
+from factory.interfaces.evm.transfer_live import TransferLiveBackend
 from factory.positions import utc
 from factory.sandbox.chain import RpcProxy, SandboxChain, SandboxOps, free_port, sandbox_environ
 

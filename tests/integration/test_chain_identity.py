@@ -16,8 +16,8 @@ from actors.monitor import LocalVenueClient, PositionMonitor
 from factory.config import ModeConfig
 from factory.errors import WrongChainError, is_retryable
 from factory.execution_interface_factory import ExecutionInterfaceFactory
-from factory.interfaces.onchain_live import OnChainLiveBackend
-from factory.interfaces.transfer_live import TransferLiveBackend
+from factory.interfaces.evm.onchain_live import OnChainLiveBackend
+from factory.interfaces.evm.transfer_live import TransferLiveBackend
 from factory.positions import utc
 from factory.sandbox.chain import AnvilProcess, RpcProxy, SandboxChain, SandboxOps, deploy_sandbox
 

@@ -9,7 +9,7 @@ import pytest
 from factory.config import ModeConfig
 from factory.errors import RpcUnreachableError, VenueTimeoutError
 from factory.execution_interface_factory import ExecutionInterfaceFactory
-from factory.interfaces.transfer_live import TransferLiveBackend
+from factory.interfaces.evm.transfer_live import TransferLiveBackend
 from factory.positions import Transfer, utc
 from factory.sandbox.chain import SandboxChain, SandboxOps, free_port, sandbox_environ
 

@@ -17,7 +17,7 @@ import pytest
 
 from factory.config import venue_defaults
 from factory.errors import AuthenticationError, ClockSkewError, is_retryable
-from factory.interfaces.cex_live import CEXLiveBackend
+from factory.interfaces.cex.live import CEXLiveBackend
 from factory.sandbox.exchange import ExchangeEmulator, Fault
 
 REPO = Path(__file__).resolve().parents[2]

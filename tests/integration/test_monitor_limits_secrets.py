@@ -33,8 +33,8 @@ from actors.venue import VenuePositionActor
 from factory.cli import main
 from factory.config import RateLimits, resolve_config, venue_defaults
 from factory.errors import VenueError
-from factory.interfaces.cex_live import CEXLiveBackend
-from factory.interfaces.onchain_live import OnChainLiveBackend
+from factory.interfaces.cex.live import CEXLiveBackend
+from factory.interfaces.evm.onchain_live import OnChainLiveBackend
 from factory.positions import PortfolioSnapshot, utc
 from factory.sandbox.chain import free_port
 from factory.sandbox.exchange import Fault

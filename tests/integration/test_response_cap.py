@@ -19,8 +19,8 @@ from actors.options import venue_actor_options
 from actors.venue import VenuePositionActor
 from factory.config import venue_defaults
 from factory.errors import ResponseTooLargeError, is_retryable
-from factory.interfaces.cex_live import CEXLiveBackend
-from factory.interfaces.onchain_live import OnChainLiveBackend
+from factory.interfaces.cex.live import CEXLiveBackend
+from factory.interfaces.evm.onchain_live import OnChainLiveBackend
 from factory.positions import utc
 from tests.integration.fault_server import HUGE_BYTES, FaultServer
 from tests.integration.test_monitor_live import live_mode

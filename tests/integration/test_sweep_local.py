@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 
 from actors.backtest.cli import main
-from actors.backtest.synthetic import synthetic_market
-from actors.simulator import Simulator
-from actors.sweep import expand, load_sweep, run_sweep
+from actors.backtest.data.synthetic import synthetic_market
+from actors.backtest.simulator import Simulator
+from actors.backtest.sweep import expand, load_sweep, run_sweep
 
 GRID = Path(__file__).resolve().parents[2] / "configs" / "sweeps" / "basis_grid.yaml"
 

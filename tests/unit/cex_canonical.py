@@ -14,9 +14,9 @@ from typing import Any
 
 from factory.config import VenueConfig, venue_defaults
 from factory.errors import VenueError
-from factory.interfaces.cex_live import CEXLiveBackend
-from factory.interfaces.cex_options import cex_options
-from factory.interfaces.cex_replay import CannedTransport
+from factory.interfaces.cex.live import CEXLiveBackend
+from factory.interfaces.cex.options import cex_options
+from factory.interfaces.cex.replay import CannedTransport
 from factory.positions import VenueSnapshot
 
 __all__ = ["ENV", "NOW", "TYPED", "SnapshotRunner", "canonical", "same_or_declared_unknown"]

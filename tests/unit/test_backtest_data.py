@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 
 import actors.backtest as bt
-from actors.backtest.align import align_events, align_index, align_prices
-from actors.backtest.data import load_market, write_schema_dir
-from actors.backtest.market import DataError, parse_instant
-from actors.backtest.synthetic import synthetic_market, synthetic_tables
+from actors.backtest.data.align import align_events, align_index, align_prices
+from actors.backtest.data.load import load_market, write_schema_dir
+from actors.backtest.data.market import DataError, parse_instant
+from actors.backtest.data.synthetic import synthetic_market, synthetic_tables
 
 H = 3600
 GRID = np.arange(0, 48 * H, H, dtype=np.int64)

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actors.backtest.data import load_market
-from actors.backtest.market import DataError
-from actors.simulator import Simulator
+from actors.backtest.data.load import load_market
+from actors.backtest.data.market import DataError
+from actors.backtest.simulator import Simulator
 from tests.unit.test_backtest_strategies import mode
 from tests.unit.test_data_quality import (
     DAYS,

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actors.backtest.data import load_market
-from actors.simulator import Simulator
+from actors.backtest.data.load import load_market
+from actors.backtest.simulator import Simulator
 from tests.unit.test_backtest_strategies import mode
 
 BTC_PERP = "binance_BTCUSDT_perp_1h_2024-01-01_2025-09-30.csv.gz"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from actors.backtest.accounting import COMPONENTS
-from actors.backtest.synthetic import synthetic_market
-from actors.simulator import Simulator
+from actors.backtest.data.synthetic import synthetic_market
+from actors.backtest.simulator import Simulator
 from factory.positions import PositionType
 from tests.unit.test_backtest_strategies import mode
 

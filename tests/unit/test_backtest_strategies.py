@@ -7,10 +7,10 @@ import asyncio
 import pytest
 
 from actors.backtest.accounting import Book
-from actors.backtest.strategies import make_strategy, net_delta
+from actors.backtest.simulator import Simulator
+from actors.backtest.strategies.simple import make_strategy, net_delta
 from actors.backtest.sync import LedgerSync
 from actors.monitor import PositionMonitor
-from actors.simulator import Simulator
 from factory.config import config_dir, load_mode, with_overrides
 from factory.errors import ConfigError
 from factory.execution_interface_factory import ExecutionInterfaceFactory
@@ -132,7 +132,7 @@ def test_net_delta_counts_lst_backed_collateral_at_its_rate():
 
 
 def test_constant_hedge_trades_only_at_open():
-    from actors.backtest.synthetic import synthetic_market
+    from actors.backtest.data.synthetic import synthetic_market
 
     market = synthetic_market(seed=3, days=60)
     res = Simulator(mode("btc_basis", "strategy.rebalance=false"), market).run()

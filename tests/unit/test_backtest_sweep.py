@@ -10,10 +10,10 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
+from actors.backtest.data.synthetic import synthetic_market
 from actors.backtest.report import write_sweep_outputs
-from actors.backtest.synthetic import synthetic_market
-from actors.simulator import Simulator
-from actors.sweep import SweepConfig, SweepError, SweepResult, dispatch, expand, load_sweep
+from actors.backtest.simulator import Simulator
+from actors.backtest.sweep import SweepConfig, SweepError, SweepResult, dispatch, expand, load_sweep
 from factory.errors import ConfigError
 
 SWEEPS = sorted((Path(__file__).resolve().parents[2] / "configs" / "sweeps").glob("*.yaml"))

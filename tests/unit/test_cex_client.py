@@ -12,13 +12,17 @@ import pytest
 from factory import ExecutionInterfaceFactory
 from factory.config import venue_defaults
 from factory.errors import ConfigError, MissingCredentialError, RateLimitedError
-from factory.interfaces import cex_client, cex_fields, cex_hooks, cex_live, cex_mapping
-from factory.interfaces.cex import CEXPositionInterface
-from factory.interfaces.cex_client import reroot_urls
-from factory.interfaces.cex_hooks import Endpoint, EndpointResolver
-from factory.interfaces.cex_live import CEXLiveBackend
-from factory.interfaces.cex_options import cex_options
-from factory.interfaces.cex_replay import CannedTransport, load_canned
+from factory.interfaces.cex import client as cex_client
+from factory.interfaces.cex import fields as cex_fields
+from factory.interfaces.cex import hooks as cex_hooks
+from factory.interfaces.cex import live as cex_live
+from factory.interfaces.cex import mapping as cex_mapping
+from factory.interfaces.cex.client import reroot_urls
+from factory.interfaces.cex.hooks import Endpoint, EndpointResolver
+from factory.interfaces.cex.interface import CEXPositionInterface
+from factory.interfaces.cex.live import CEXLiveBackend
+from factory.interfaces.cex.options import cex_options
+from factory.interfaces.cex.replay import CannedTransport, load_canned
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "cex"
 CEX = ["binance", "bybit", "okx"]

@@ -18,8 +18,8 @@ from factory.errors import (
     VenueUnavailableError,
     is_retryable,
 )
-from factory.interfaces.cex_errors import retry_after_s, translate_error, venue_code
-from factory.interfaces.cex_options import RetryAfterHeader, cex_options
+from factory.interfaces.cex.errors import retry_after_s, translate_error, venue_code
+from factory.interfaces.cex.options import RetryAfterHeader, cex_options
 
 SECRET_TEXT = "GET https://api.binance.com/api/v3/account?signature=deadbeef X-MBX-APIKEY: my-key"
 

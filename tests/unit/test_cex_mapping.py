@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from factory.config import venue_defaults
-from factory.interfaces.cex_live import CEXLiveBackend
-from factory.interfaces.cex_mapping import (
+from factory.interfaces.cex.live import CEXLiveBackend
+from factory.interfaces.cex.mapping import (
     balance_positions,
     dig,
     perp_positions,
     transfers_in_transit,
 )
-from factory.interfaces.cex_replay import CannedTransport, load_canned
+from factory.interfaces.cex.replay import CannedTransport, load_canned
 from factory.positions import Position, PositionKey
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "cex"
@@ -184,7 +184,7 @@ OKX_POSITIONS = venue_defaults()["okx"].options["positions"]
 
 
 def _okx_perps(rows: list[dict]) -> dict:
-    from factory.interfaces.cex_options import PositionsSpec
+    from factory.interfaces.cex.options import PositionsSpec
 
     spec = PositionsSpec.model_validate(OKX_POSITIONS)
     return perp_positions("okx", spec, {"code": "0", "data": rows}, _okx_markets)
@@ -209,7 +209,7 @@ def test_inverse_dated_and_explicitly_flat_rows_are_not_perps():
 
 
 def test_binance_leverage_is_derived_when_the_venue_omits_it():
-    from factory.interfaces.cex_options import PositionsSpec
+    from factory.interfaces.cex.options import PositionsSpec
 
     spec = PositionsSpec.model_validate(venue_defaults()["binance"].options["positions"])
     row = {"symbol": "BTCUSDT", "positionSide": "BOTH", "positionAmt": "-1", "entryPrice": "50000",

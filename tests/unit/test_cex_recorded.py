@@ -19,9 +19,9 @@ import pytest
 
 from factory.config import venue_defaults
 from factory.errors import BadResponseError
-from factory.interfaces.cex_live import CEXLiveBackend
-from factory.interfaces.cex_mapping import balance_positions, perp_positions, wallet_amounts
-from factory.interfaces.cex_replay import CannedTransport, load_canned
+from factory.interfaces.cex.live import CEXLiveBackend
+from factory.interfaces.cex.mapping import balance_positions, perp_positions, wallet_amounts
+from factory.interfaces.cex.replay import CannedTransport, load_canned
 from factory.positions import PositionKey
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "cex"

@@ -18,10 +18,10 @@ import pytest
 from actors.monitor import PositionMonitor
 from factory.config import venue_defaults
 from factory.errors import BadResponseError
-from factory.interfaces.cex_live import CEXLiveBackend
-from factory.interfaces.cex_mapping import perp_positions
-from factory.interfaces.cex_options import PositionsSpec
-from factory.interfaces.cex_replay import CannedTransport, load_canned
+from factory.interfaces.cex.live import CEXLiveBackend
+from factory.interfaces.cex.mapping import perp_positions
+from factory.interfaces.cex.options import PositionsSpec
+from factory.interfaces.cex.replay import CannedTransport, load_canned
 from factory.positions import PositionKey
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "cex"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from eth_abi import encode
 
-from factory.interfaces.evm_abi import (
+from factory.interfaces.evm.abi import (
     MAX_UINT256,
     Read,
     ReadFailure,

@@ -21,10 +21,10 @@ from factory.errors import (
     VenueUnavailableError,
     is_retryable,
 )
-from factory.interfaces.evm_abi import ReadFailure
-from factory.interfaces.evm_answers import plain_tx
-from factory.interfaces.evm_pending import PendingTracker, decode_pending, drop_mined
-from factory.interfaces.evm_rpc import translate_error
+from factory.interfaces.evm.abi import ReadFailure
+from factory.interfaces.evm.answers import plain_tx
+from factory.interfaces.evm.pending import PendingTracker, decode_pending, drop_mined
+from factory.interfaces.evm.rpc import translate_error
 
 DESK = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 CEX = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
@@ -170,7 +170,7 @@ class SlowRefusingPool:
 
 
 async def test_concurrent_snapshots_find_the_pool_method_without_skipping_one_another():
-    from factory.interfaces.evm_rpc import EvmRpc
+    from factory.interfaces.evm.rpc import EvmRpc
 
     class W3:
         provider = SlowRefusingPool()

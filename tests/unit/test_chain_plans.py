@@ -7,8 +7,9 @@ import pytest
 from factory.config import venue_defaults
 from factory.errors import ConfigError, ContractMissingError, MissingCredentialError
 from factory.execution_interface_factory import ExecutionInterfaceFactory
-from factory.interfaces.evm_abi import MAX_UINT256
-from factory.interfaces.evm_plans import (
+from factory.interfaces.evm.abi import MAX_UINT256
+from factory.interfaces.evm.onchain_live import OnChainLiveBackend
+from factory.interfaces.evm.plans import (
     ReserveTokens,
     aave_plan,
     combine_account_data,
@@ -18,8 +19,7 @@ from factory.interfaces.evm_plans import (
     reserve_tokens_from,
     wallet_plan,
 )
-from factory.interfaces.onchain_live import OnChainLiveBackend
-from factory.interfaces.transfer_live import TransferLiveBackend
+from factory.interfaces.evm.transfer_live import TransferLiveBackend
 
 A = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 B = "0x90F79bf6EB2c4f870365E785982E1f101E93b906"

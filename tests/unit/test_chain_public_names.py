@@ -20,10 +20,10 @@ def test_the_sandbox_chain_package_exports_its_api():
 
 
 @pytest.mark.parametrize("module", [
-    "factory.interfaces.evm_abi", "factory.interfaces.evm_backend",
-    "factory.interfaces.evm_pending", "factory.interfaces.evm_plans",
-    "factory.interfaces.evm_rpc", "factory.interfaces.onchain_live",
-    "factory.interfaces.transfer_live", "factory.sandbox.chain.aave",
+    "factory.interfaces.evm.abi", "factory.interfaces.evm.backend",
+    "factory.interfaces.evm.pending", "factory.interfaces.evm.plans",
+    "factory.interfaces.evm.rpc", "factory.interfaces.evm.onchain_live",
+    "factory.interfaces.evm.transfer_live", "factory.sandbox.chain.aave",
     "factory.sandbox.chain.anvil", "factory.sandbox.chain.client",
     "factory.sandbox.chain.compile", "factory.sandbox.chain.deploy",
     "factory.sandbox.chain.ops", "factory.sandbox.chain.paths", "factory.sandbox.chain.proxy",

@@ -27,12 +27,12 @@ from factory.errors import (
     is_retryable,
     redact_url,
 )
-from factory.interfaces.cex_client import Wire
-from factory.interfaces.cex_errors import translate_error as cex_translate
-from factory.interfaces.cex_hooks import EndpointResolver, RequestHooks
-from factory.interfaces.cex_options import cex_options
-from factory.interfaces.evm_rpc import EvmRpc
-from factory.interfaces.evm_rpc import translate_error as evm_translate
+from factory.interfaces.cex.client import Wire
+from factory.interfaces.cex.errors import translate_error as cex_translate
+from factory.interfaces.cex.hooks import EndpointResolver, RequestHooks
+from factory.interfaces.cex.options import cex_options
+from factory.interfaces.evm.rpc import EvmRpc
+from factory.interfaces.evm.rpc import translate_error as evm_translate
 from factory.interfaces.http_cap import BodyTooLarge
 
 KEY = "9f3c2b7a41d84e0c9b6a5f1e2d3c4b5a"

@@ -3,7 +3,7 @@
 The canned venue answers (tests/data/cex/*.json) are mutated one field at a time (truncated,
 wrong types, huge numbers, NaN and infinity, missing fields, extra nesting) and served to the
 real ccxt client through `CannedTransport`; the pure mapping functions of
-`factory.interfaces.cex_mapping` get random raw venue rows. The answer is a `BasisError`
+`factory.interfaces.cex.mapping` get random raw venue rows. The answer is a `BasisError`
 (``BadResponseError`` for an unreadable answer), or a snapshot whose every number is finite and
 which, when the mutation cannot be a different valid answer (a field deleted, nulled, emptied,
 given a non-number, nested), is the unmutated snapshot: a silent change fails. Random position
@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from factory.config import venue_defaults
 from factory.errors import BadResponseError, BasisError
-from factory.interfaces.cex_live import CEXLiveBackend
-from factory.interfaces.cex_mapping import (
+from factory.interfaces.cex.live import CEXLiveBackend
+from factory.interfaces.cex.mapping import (
     account_info,
     balance_positions,
     funding_payments,
@@ -32,8 +32,8 @@ from factory.interfaces.cex_mapping import (
     transfers_in_transit,
     wallet_amounts,
 )
-from factory.interfaces.cex_options import AccountSpec, WalletSpec, cex_options
-from factory.interfaces.cex_replay import CannedTransport, load_canned
+from factory.interfaces.cex.options import AccountSpec, WalletSpec, cex_options
+from factory.interfaces.cex.replay import CannedTransport, load_canned
 from factory.positions import AccountInfo, Position, VenueSnapshot
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

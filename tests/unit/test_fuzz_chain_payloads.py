@@ -17,15 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from factory.errors import BadResponseError, BasisError
-from factory.interfaces.evm_abi import MAX_UINT256, Read, decode_erc20_transfer
-from factory.interfaces.evm_plans import (
+from factory.interfaces.evm.abi import MAX_UINT256, Read, decode_erc20_transfer
+from factory.interfaces.evm.plans import (
     ACCOUNT_DATA_TYPES,
     Slot,
     fold,
     lst_plan,
     reserve_tokens_from,
 )
-from factory.interfaces.evm_rpc import EvmRpc
+from factory.interfaces.evm.rpc import EvmRpc
 from factory.positions import PositionKey
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -30,7 +30,7 @@ from factory.config import (
     with_overrides,
 )
 from factory.errors import ConfigError
-from factory.interfaces.cex_options import cex_options
+from factory.interfaces.cex.options import cex_options
 
 FUZZ = settings(max_examples=150, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import pytest
 
-from factory.interfaces.cex_replay import load_canned
+from factory.interfaces.cex.replay import load_canned
 from tests.mutation import run_mutations
 from tests.unit.cex_canonical import NOW, TYPED, SnapshotRunner, same_or_declared_unknown
 

@@ -27,8 +27,8 @@ import aiohttp
 import pytest
 
 from factory.config import venue_defaults
-from factory.interfaces.cex_live import CEXLiveBackend
-from factory.interfaces.cex_replay import load_canned
+from factory.interfaces.cex.live import CEXLiveBackend
+from factory.interfaces.cex.replay import load_canned
 from factory.sandbox.exchange import ExchangeEmulator
 from tests.mutation import run_mutations
 from tests.unit.cex_canonical import TYPED, SnapshotRunner, same_or_declared_unknown

@@ -22,10 +22,10 @@ from web3 import AsyncWeb3
 from web3.providers.async_base import AsyncBaseProvider
 
 from factory.errors import VenueError, WrongChainError
-from factory.interfaces.evm_abi import Read
-from factory.interfaces.evm_pending import PendingTracker, drop_mined
-from factory.interfaces.evm_plans import Plan, Slot, fold, reserve_tokens_from
-from factory.interfaces.evm_rpc import EvmRpc
+from factory.interfaces.evm.abi import Read
+from factory.interfaces.evm.pending import PendingTracker, drop_mined
+from factory.interfaces.evm.plans import Plan, Slot, fold, reserve_tokens_from
+from factory.interfaces.evm.rpc import EvmRpc
 from factory.positions import PositionKey
 from tests.mutation import run_mutations
 

@@ -50,10 +50,10 @@ def test_bad_data_is_refused_before_ray_starts(capsys, tmp_path):
 def test_every_sweep_row_and_the_report_carry_the_data_quality_counts(tmp_path):
     import pandas as pd
 
+    from actors.backtest.data.synthetic import synthetic_market
     from actors.backtest.report import write_sweep_outputs
-    from actors.backtest.synthetic import synthetic_market
-    from actors.simulator import Simulator
-    from actors.sweep import SweepConfig, SweepResult, expand
+    from actors.backtest.simulator import Simulator
+    from actors.backtest.sweep import SweepConfig, SweepResult, expand
 
     market = synthetic_market(seed=2, days=60)  # 23 missing price hours on day 41
     cfg = SweepConfig(modes=["btc_basis"], windows=[{"start": "2024-01-01", "end": "2024-01-20"},

@@ -3,7 +3,7 @@
 It sends transactions from anvil's unlocked dev accounts with ``eth_sendTransaction`` (anvil
 fills price and nonce; the gas limit is the node's estimate plus a margin), so no keys are
 handled here. This is sandbox tooling: the monitor's
-live backends use `factory.interfaces.evm_rpc` (AsyncWeb3) instead.
+live backends use `factory.interfaces.evm.rpc` (AsyncWeb3) instead.
 """
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from factory.config import resolve_config
-from factory.interfaces.evm_abi import Read, encode_aggregate3
-from factory.interfaces.evm_plans import reserve_data_reads
-from factory.interfaces.evm_rpc import decode_multicall
-from factory.interfaces.onchain_live import OnChainLiveBackend
-from factory.interfaces.transfer_live import TransferLiveBackend
+from factory.interfaces.evm.abi import Read, encode_aggregate3
+from factory.interfaces.evm.onchain_live import OnChainLiveBackend
+from factory.interfaces.evm.plans import reserve_data_reads
+from factory.interfaces.evm.rpc import decode_multicall
+from factory.interfaces.evm.transfer_live import TransferLiveBackend
 from factory.sandbox.chain import (
     AnvilProcess,
     SandboxOps,

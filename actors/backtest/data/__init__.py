@@ -1,0 +1,1 @@
+"""Market data for backtests: schema, loading, alignment, quality report, synthetic, fetch."""

@@ -1,0 +1,1 @@
+"""Backtest strategies, one module per strategy family."""

@@ -1,0 +1,1 @@
+"""CEX position interfaces over ccxt: client, mapping, errors, hooks, options."""
