@@ -24,6 +24,9 @@ per exchange with ``n`` accounts:
 - ``c_egress``: the accounts split over ``--egress`` k addresses (``m = ceil(n / k)`` on
   ``ip`` budgets), and the fewest addresses that meet ``--period`` (none helps when one
   account alone needs longer).
+- ``d_master_key``: where the file has the master key's sub-account reads (``master_key``),
+  every account is read through the master: ``m = n`` on every budget (its ``uid`` budgets
+  are the master's); elsewhere design b's row (``via: own_keys``).
 
 An exchange with an ``unknown`` figure (or an ``unknown`` scope) gets ``null`` and the reason,
 and is left out of the totals. Prints one JSON object, or tables with ``--table``::
@@ -100,6 +103,7 @@ class Exchange:
     budgets: tuple[Budget, ...]
     cost: Mapping[str, Fraction]
     unknown: tuple[str, ...] = ()
+    master: Exchange | None = None
 
 
 def _number(value: Any, where: str) -> Fraction:
@@ -131,16 +135,10 @@ def _exchange(key: str, node: Mapping[str, Any]) -> Exchange:
             continue
         if raw["scope"] not in SCOPES or raw.get("window") not in WINDOWS:
             raise LimitsError(f"{at}: scope must be ip|uid|unknown, window {'|'.join(WINDOWS)}")
-        burst = raw.get("burst")
+        limit, window_s = (_number(raw[f], f"{at}.{f}") for f in ("limit", "window_s"))
+        burst = None if raw.get("burst") is None else _number(raw["burst"], f"{at}.burst")
         budgets.append(
-            Budget(
-                name=str(raw["name"]),
-                scope=raw["scope"],
-                limit=_number(raw["limit"], f"{at}.limit"),
-                window_s=_number(raw["window_s"], f"{at}.window_s"),
-                window=raw["window"],
-                burst=None if burst is None else _number(burst, f"{at}.burst"),
-            )
+            Budget(str(raw["name"]), raw["scope"], limit, window_s, raw["window"], burst)
         )
     named = {b.name for b in budgets} | {u.split(":")[0] for u in unknown}
     cost: dict[str, Fraction] = {}
@@ -159,7 +157,12 @@ def _exchange(key: str, node: Mapping[str, Any]) -> Exchange:
     for b in budgets:
         if b.name in cost and (cost[b.name] > (b.burst or b.limit) or not b.admitted(cost[b.name])):
             raise LimitsError(f"{where}: one snapshot costs more than {b.name} admits at once")
-    return Exchange(key, str(node.get("name", key)), tuple(budgets), cost, tuple(unknown))
+    master = node.get("master_key")
+    if master is not None:
+        sub = {"budgets": master.get("budgets"), "snapshot": master.get("per_sub_account")}
+        master = _exchange(f"{key}.master_key", sub)
+    name = str(node.get("name", key))
+    return Exchange(key, name, tuple(budgets), cost, tuple(unknown), master)
 
 
 def load_limits(path: Path = LIMITS_PATH) -> tuple[dict[str, Exchange], dict[str, Fraction]]:
@@ -200,12 +203,12 @@ def allocate(total: int, weights: Mapping[str, Fraction]) -> dict[str, int]:
     return out
 
 
-def min_period(ex: Exchange, per_ip: int) -> tuple[Fraction, str]:
-    """Smallest period with ``per_ip`` accounts sharing each ip budget, and the binding budget."""
+def min_period(ex: Exchange, per_ip: int, per_uid: int = 1) -> tuple[Fraction, str]:
+    """Smallest period with ``per_ip`` (``per_uid``) accounts on each ip (uid) budget."""
     best = (Fraction(0), "")
     for b in ex.budgets:
         if b.name in ex.cost:
-            sharing = per_ip if b.scope == "ip" else 1
+            sharing = per_ip if b.scope == "ip" else per_uid
             best = max(best, (b.period_s(ex.cost[b.name], sharing), b.name))
     return best
 
@@ -231,9 +234,11 @@ def violations(ex: Exchange, accounts: int, period: Fraction) -> list[dict[str, 
     return found
 
 
-def egress_needed(ex: Exchange, accounts: int, period: Fraction) -> tuple[int | None, str]:
+def egress_needed(
+    ex: Exchange, accounts: int, period: Fraction, per_uid: int = 1
+) -> tuple[int | None, str]:
     """Fewest egress addresses for ``period`` (``None`` and why when no number suffices)."""
-    per_account, binding = min_period(ex, 1)
+    per_account, binding = min_period(ex, 1, per_uid)
     if per_account > period:
         return None, f"{binding} alone needs {float(per_account):g} s per account"
     k = 1
@@ -244,15 +249,16 @@ def egress_needed(ex: Exchange, accounts: int, period: Fraction) -> tuple[int | 
     return k, ""
 
 
-def _s(value: Fraction) -> float:
-    return round(float(value), 4)
+def _row(n: int, found: tuple[Fraction, str], **extra: Any) -> dict[str, Any]:
+    return {"accounts": n, "min_period_s": round(float(found[0]), 4), "binding": found[1], **extra}
 
 
 def simulate(
     exchanges: Mapping[str, Exchange], accounts: Mapping[str, int], period: Fraction, egress: int
 ) -> dict[str, Any]:
     """Per design and exchange: smallest period, binding budget, violations or addresses."""
-    designs: dict[str, dict[str, Any]] = {"a_own_budget": {}, "b_shared_ip": {}, "c_egress": {}}
+    names = ("a_own_budget", "b_shared_ip", "c_egress", "d_master_key")
+    designs: dict[str, dict[str, Any]] = {name: {} for name in names}
     for key, n in accounts.items():
         ex = exchanges[key]
         if ex.unknown or n == 0:
@@ -260,33 +266,30 @@ def simulate(
             for rows in designs.values():
                 rows[key] = {"accounts": n, "min_period_s": None, "reason": why}
             continue
-        own, own_bind = min_period(ex, 1)
-        found = violations(ex, n, period)
-        designs["a_own_budget"][key] = {
-            "accounts": n,
-            "min_period_s": _s(own),
-            "binding": own_bind,
-            "ok_at_period": not found,
-            "violations_at_period": found,
-            "violations_at_own_period": violations(ex, n, own),
-        }
-        shared, shared_bind = min_period(ex, n)
-        designs["b_shared_ip"][key] = {
-            "accounts": n,
-            "min_period_s": _s(shared),
-            "binding": shared_bind,
-            "ok_at_period": shared <= period,
-        }
-        with_k, k_bind = min_period(ex, math.ceil(n / egress))
+        own, found = min_period(ex, 1), violations(ex, n, period)
+        designs["a_own_budget"][key] = _row(
+            n, own, ok_at_period=not found, violations_at_period=found,
+            violations_at_own_period=violations(ex, n, own[0]),
+        )  # fmt: skip
+        shared = min_period(ex, n)
+        designs["b_shared_ip"][key] = _row(n, shared, ok_at_period=shared[0] <= period)
         need, why = egress_needed(ex, n, period)
-        designs["c_egress"][key] = {
-            "accounts": n,
-            "egress": egress,
-            "min_period_s": _s(with_k),
-            "binding": k_bind,
-            "egress_for_period": need,
+        reason = {"reason": why} if why else {}
+        with_k = min_period(ex, math.ceil(n / egress))
+        designs["c_egress"][key] = _row(n, with_k, egress=egress, egress_for_period=need, **reason)
+        if ex.master is None or ex.master.unknown:
+            designs["d_master_key"][key] = _row(
+                n, shared, via="own_keys", ok_at_period=shared[0] <= period,
+                egress_for_period=need, **reason,
+            )  # fmt: skip
+            continue
+        # every sub-account read through the master key: all its budgets are shared
+        via = min_period(ex.master, n, n)
+        need, why = egress_needed(ex.master, n, period, per_uid=n)
+        designs["d_master_key"][key] = _row(
+            n, via, via="master_key", ok_at_period=via[0] <= period, egress_for_period=need,
             **({"reason": why} if why else {}),
-        }
+        )  # fmt: skip
     return {
         "designs": {
             name: {"exchanges": rows, "totals": _totals(name, rows)}
@@ -309,7 +312,7 @@ def _totals(design: str, rows: Mapping[str, Mapping[str, Any]]) -> dict[str, Any
         out["exchanges_in_violation_at_period"] = sorted(
             k for k, r in known.items() if not r["ok_at_period"]
         )
-    if design == "c_egress":
+    if design in ("c_egress", "d_master_key"):
         needs = [r["egress_for_period"] for r in known.values()]
         out["egress_addresses_for_period"] = None if None in needs else max(needs, default=0)
         out["unreachable_at_period"] = sorted(
@@ -335,19 +338,18 @@ def _table(result: Mapping[str, Any]) -> str:
     lines = []
     for name, design in result["designs"].items():
         lines.append(f"\n{name}  (period {result['period_s']:g} s, egress {result['egress']})")
-        lines.append(f"{'exchange':24}{'accts':>6}{'min period s':>14}  {'binding':18}extra")
+        lines.append(f"{'exchange':24}{'accts':>6}{'min period s':>14}  {'binding':25}extra")
         for key, r in design["exchanges"].items():
             period = "null" if r["min_period_s"] is None else f"{r['min_period_s']:g}"
             extra = r.get("reason", "")
             if name == "a_own_budget" and r["min_period_s"] is not None:
-                extra = (
-                    ", ".join(f"{v['budget']} x{v['over_by']:g}" for v in r["violations_at_period"])
-                    or "ok"
-                )
-            if name == "c_egress" and r["min_period_s"] is not None:
+                found = r["violations_at_period"]
+                extra = ", ".join(f"{v['budget']} x{v['over_by']:g}" for v in found) or "ok"
+            if name in ("c_egress", "d_master_key") and r["min_period_s"] is not None:
                 extra = f"addresses for period: {r['egress_for_period']} {r.get('reason', '')}"
+                extra = f"{r['via']}; {extra}" if "via" in r else extra
             lines.append(
-                f"{key:24}{r['accounts']:>6}{period:>14}  {r.get('binding', ''):18}{extra[:90]}"
+                f"{key:24}{r['accounts']:>6}{period:>14}  {r.get('binding', ''):25}{extra[:90]}"
             )
         lines.append("totals: " + json.dumps(design["totals"]))
     return "\n".join(lines)

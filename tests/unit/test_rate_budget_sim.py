@@ -5,7 +5,9 @@ Case (3 accounts, weights x=2, y=1 -> x: 2 accounts, y: 1):
 - x: ``ip`` 60 weight per 60 s (fixed), 2 weight a snapshot; ``uid`` 10 per 10 s, 1 a snapshot.
   Alone an account needs max(2 x 60/60, 1 x 10/10) = 2 s; two behind one address share the ip
   budget: 2 x 2 = 4 s. Synchronized every 3 s they put 2 x 2 x ceil(60/3) = 80 > 60 on it.
-  For a 3 s period one address holds floor(3 / 2) = 1 account: 2 addresses.
+  For a 3 s period one address holds floor(3 / 2) = 1 account: 2 addresses. Through its
+  master key (``master_key``: ``uid`` 90 per 60 s, 30 a sub-account) the 2 accounts share the
+  master's budget: 2 x 60 / floor(90 / 30) = 40 s.
 - y: ``uid`` 4 per 2 s (rolling), 2 a snapshot: 1 s, whatever the sharing; no address limit.
 """
 
@@ -64,6 +66,27 @@ CASE = {
                     "read_via": "exchange_page",
                 }
             ],
+            "master_key": {
+                "budgets": [
+                    {
+                        "name": "sub",
+                        "scope": "uid",
+                        "limit": 90,
+                        "window_s": 60,
+                        "window": "fixed",
+                        "source": "https://x.example/sub",
+                        "read_via": "ccxt",
+                    },
+                ],
+                "per_sub_account": [
+                    {
+                        "endpoint": "GET /sub/assets",
+                        "cost": {"sub": 30},
+                        "source": "https://x.example/sub",
+                        "read_via": "ccxt",
+                    },
+                ],
+            },
         },
         "y": {
             "budgets": [
@@ -121,6 +144,17 @@ def test_hand_computed_periods_per_design(case: Path) -> None:
     assert (egress["x"]["egress_for_period"], egress["y"]["egress_for_period"]) == (2, 1)
     assert designs["b_shared_ip"]["totals"]["desk_min_period_s"] == 4.0
     assert designs["c_egress"]["totals"]["egress_addresses_for_period"] == 2
+
+
+def test_master_key_shares_the_masters_budget_and_others_keep_their_own(case: Path) -> None:
+    d = _run(case)["d_master_key"]
+    assert d["exchanges"]["x"] == {
+        "accounts": 2, "min_period_s": 40.0, "binding": "sub", "via": "master_key",
+        "ok_at_period": False, "egress_for_period": None,
+        "reason": "sub alone needs 40 s per account",
+    }  # fmt: skip
+    assert (d["exchanges"]["y"]["via"], d["exchanges"]["y"]["min_period_s"]) == ("own_keys", 1.0)
+    assert (d["totals"]["desk_min_period_s"], d["totals"]["unreachable_at_period"]) == (40.0, ["x"])
 
 
 def test_naive_design_overruns_the_shared_ip_budget(case: Path) -> None:
@@ -212,7 +246,9 @@ def test_limits_file_every_figure_is_sourced_or_explicitly_unknown() -> None:
     assert len(data["exchanges"]) == 20
     unknown_exchanges = set()
     for key, ex in data["exchanges"].items():
-        for item in ex["budgets"] + ex["snapshot"]:
+        master = ex.get("master_key", {"budgets": [], "per_sub_account": []})
+        ex["budgets"] += master["budgets"]
+        for item in ex["budgets"] + ex["snapshot"] + master["per_sub_account"]:
             assert item["source"].startswith("https://"), (key, item)
             assert item["read_via"] in READ_VIA, (key, item)
             assert item.get("ccxt"), (key, item)
@@ -224,7 +260,7 @@ def test_limits_file_every_figure_is_sourced_or_explicitly_unknown() -> None:
             else:
                 assert b["scope"] in ("ip", "uid"), (key, b)
                 assert all(isinstance(v, int | float) and v > 0 for v in figures[1:]), (key, b)
-        for req in ex["snapshot"]:
+        for req in ex["snapshot"] + master["per_sub_account"]:
             assert all(isinstance(v, int | float) and v > 0 for v in req["cost"].values())
     exchanges, _ = load_limits()
     assert {k for k, e in exchanges.items() if e.unknown} == unknown_exchanges
