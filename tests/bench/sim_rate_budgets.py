@@ -240,7 +240,7 @@ def egress_needed(
     """Fewest egress addresses for ``period`` (``None`` and why when no number suffices)."""
     per_account, binding = min_period(ex, 1, per_uid)
     if per_account > period:
-        return None, f"{binding} alone needs {float(per_account):g} s per account"
+        return None, f"{binding} needs {float(per_account):g} s whatever the number of addresses"
     k = 1
     for b in ex.budgets:
         if b.scope == "ip" and b.name in ex.cost:

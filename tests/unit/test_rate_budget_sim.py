@@ -151,7 +151,7 @@ def test_master_key_shares_the_masters_budget_and_others_keep_their_own(case: Pa
     assert d["exchanges"]["x"] == {
         "accounts": 2, "min_period_s": 40.0, "binding": "sub", "via": "master_key",
         "ok_at_period": False, "egress_for_period": None,
-        "reason": "sub alone needs 40 s per account",
+        "reason": "sub needs 40 s whatever the number of addresses",
     }  # fmt: skip
     assert (d["exchanges"]["y"]["via"], d["exchanges"]["y"]["min_period_s"]) == ("own_keys", 1.0)
     assert (d["totals"]["desk_min_period_s"], d["totals"]["unreachable_at_period"]) == (40.0, ["x"])
