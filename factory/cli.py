@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from factory.config import VenueConfig, _read_mapping, load_mode, validate
+from factory.config import VenueConfig, read_mapping, load_mode, validate
 from factory.errors import BasisError, ConfigError
 
 __all__ = ["COMMAND_MODULES", "EXIT_BAD_INPUT", "OneLineParser", "build_parser", "main"]
@@ -43,7 +43,7 @@ def _config_kind(raw: dict, path: Path) -> str:
 def _check_one(path: Path) -> list[str]:
     """Validate one config file; return its problems (empty when it is valid)."""
     try:
-        raw = _read_mapping(path)
+        raw = read_mapping(path)
         kind = _config_kind(raw, path)
         if kind == "venue":
             cfg = validate(raw, VenueConfig, str(path))
