@@ -1,4 +1,4 @@
-"""Starting and joining Ray as the commands do (actors/ray_start.py): the embedded local Ray
+"""Starting and joining Ray as the commands do (actors/cli/ray_session.py): the embedded local Ray
 listens on 127.0.0.1 only and keeps its token private and its log lines quiet; a bad cluster
 address is one line and exit status 2, not a hang."""
 
@@ -26,7 +26,7 @@ def run(args, env_extra=None, timeout=240):
 LOCAL_RAY = textwrap.dedent("""
     import os, subprocess
     import ray
-    from actors.ray_start import start_ray, stop_ray
+    from actors.cli.ray_session import start_ray, stop_ray
 
     start = start_ray(namespace="bind-test", num_cpus=1, include_dashboard=True)
 
@@ -80,7 +80,7 @@ def test_a_bad_cluster_address_is_one_line_and_exit_2_without_a_hang(tmp_path):
                               "in 1-65535")),
         (f"127.0.0.1:{closed}", f"error: cannot reach Ray at 127.0.0.1:{closed} within 15 s"),
     ]:
-        out = run(["-m", "factory.cli", "sweep", "configs/sweeps/basis_grid.yaml", "--data",
+        out = run(["-m", "actors.cli", "sweep", "configs/sweeps/basis_grid.yaml", "--data",
                    "synthetic:7", "--out", str(tmp_path / "sweep"), "--address", address],
                   timeout=60)
         assert out.returncode == 2, out.stderr[-2000:]
