@@ -220,7 +220,7 @@ def _run_demo(args: argparse.Namespace) -> int:
             if not ray.is_initialized():
                 # a new local Ray on 127.0.0.1; its worker processes inherit the sandbox's
                 # endpoints and keys, the driver's environment is left as it was
-                ray_start = start_ray(None, namespace="basis-demo", num_cpus=LIVE_NUM_CPUS,
+                ray_start = start_ray(None, num_cpus=LIVE_NUM_CPUS,
                                       include_dashboard=True, environ=sandbox.environ,
                                       verbose=getattr(args, "verbose", False))
                 url = ray_start.dashboard_url

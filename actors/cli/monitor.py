@@ -177,7 +177,7 @@ def _monitor_on_ray(mode: ModeConfig, args: argparse.Namespace, out) -> int:
     from actors.engine import EventDrivenStrategyEngine
     from actors.view import render_snapshot
 
-    ray_start = start_ray(args.address, namespace="basis-monitor", num_cpus=LIVE_NUM_CPUS,
+    ray_start = start_ray(args.address, num_cpus=LIVE_NUM_CPUS,
                           verbose=getattr(args, "verbose", False))
     engine = None
     try:

@@ -1,5 +1,8 @@
 """The one way every ``basis`` command starts or joins Ray: `start_ray`, undone by `stop_ray`.
 
+- **One namespace**: the job runs in `actors.options.NAMESPACE` whatever the command (monitor,
+  sweep, demo), so the named actors it creates (``venue:<id>``, ``position-monitor``) live there
+  and are found there by name, and a second command joining the same cluster sees them.
 - **Embedded local Ray** (no ``--address``, no ``RAY_ADDRESS``): a new instance, never another
   session's cluster, with every component (GCS, raylet, workers, dashboard and metrics agents)
   bound to 127.0.0.1; the token file (``~/.ray/auth_token``) is created or tightened to mode
@@ -28,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from actors.options import NAMESPACE
 from factory.environ import scoped_environ
 from factory.errors import ConfigError
 
@@ -155,7 +159,7 @@ def _loopback_only() -> Iterator[None]:
 def start_ray(
     address: str | None = None,
     *,
-    namespace: str | None = None,
+    namespace: str = NAMESPACE,
     num_cpus: int | None = None,
     include_dashboard: bool = False,
     verbose: bool = False,
@@ -167,7 +171,8 @@ def start_ray(
 
     Args:
         address: a cluster address; None (and no ``RAY_ADDRESS``) starts a local Ray.
-        namespace: the Ray namespace of the job.
+        namespace: the Ray namespace of the job; the commands keep the default, tests and
+            benchmarks that must not meet a command's actors give their own.
         num_cpus: CPUs of the local Ray (default: every core); not used to join a cluster.
         include_dashboard: start the dashboard (local Ray only; bound to 127.0.0.1).
         verbose: let Ray log at INFO level on stderr.

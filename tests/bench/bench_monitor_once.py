@@ -41,7 +41,7 @@ from tests.bench._stack import REPO, emit, machine, stop_on_sigterm
 BASIS = Path(sys.executable).with_name("basis")
 RAY_ONLY = (
     "from actors.cli.ray_session import start_ray, stop_ray\n"
-    "stop_ray(start_ray(None, namespace='basis-monitor', num_cpus=2))\n"
+    "stop_ray(start_ray(None, num_cpus=2))\n"
 )
 
 
