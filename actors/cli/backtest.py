@@ -18,7 +18,17 @@ from pathlib import Path
 from actors.cli.exits import EXIT_OK
 from factory.config import ModeConfig, config_dir, load_mode, with_overrides
 
-__all__ = ["add_policy_flags", "cmd_backtest", "load_market_for", "register", "resolve_mode"]
+__all__ = [
+    "FILL_LIMIT_H",
+    "add_policy_flags",
+    "cmd_backtest",
+    "load_market_for",
+    "register",
+    "resolve_mode",
+]
+
+#: Longest price gap (hours) a backtest forward-fills unless ``--fill-limit-h`` says otherwise.
+FILL_LIMIT_H = 24
 
 
 def resolve_mode(text: str) -> ModeConfig:
@@ -31,7 +41,8 @@ def resolve_mode(text: str) -> ModeConfig:
     return load_mode(path)
 
 
-def load_market_for(args: argparse.Namespace, data: str | Path | None, fill_limit_h: int = 24):
+def load_market_for(args: argparse.Namespace, data: str | Path | None,
+                    fill_limit_h: int = FILL_LIMIT_H):
     """Load the market (the shipped data when ``data`` is None) with the command's policy.
 
     Args:
@@ -120,7 +131,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     help="override a mode field by dotted path (repeatable)")
     bt.add_argument("--json", action="store_true", help="print one JSON object")
     bt.add_argument("--equity-csv", metavar="FILE", help="also write the equity curve")
-    bt.add_argument("--fill-limit-h", type=int, default=24,
-                    help="longest price gap (hours) to forward-fill (default 24)")
+    bt.add_argument("--fill-limit-h", type=int, default=FILL_LIMIT_H,
+                    help=f"longest price gap (hours) to forward-fill (default {FILL_LIMIT_H})")
     add_policy_flags(bt)
     bt.set_defaults(func=cmd_backtest)

@@ -23,10 +23,22 @@ from factory.config import MIN_INTERVAL_S, ModeConfig, load_mode, with_overrides
 from factory.errors import ConfigError
 from factory.interfaces.evm.plans import desk_addresses
 
-__all__ = ["check_before_start", "cmd_monitor", "missing_credentials", "register"]
+__all__ = [
+    "MONITOR_RESTART_WAIT_S",
+    "PREPARE_TIMEOUT_S",
+    "SNAPSHOT_TIMEOUT_S",
+    "check_before_start",
+    "cmd_monitor",
+    "missing_credentials",
+    "register",
+]
 
 #: Seconds the live loop waits for a crashed monitor actor that Ray restarts.
 MONITOR_RESTART_WAIT_S = 60.0
+#: Bound of one snapshot call through the monitor actor (its own deadline is the mode's).
+SNAPSHOT_TIMEOUT_S = 60.0
+#: Bound of the venue actors' start and one-time setup before ``--once`` takes its snapshot.
+PREPARE_TIMEOUT_S = 30.0
 
 
 def missing_credentials(
@@ -186,11 +198,11 @@ def _monitor_on_ray(mode: ModeConfig, args: argparse.Namespace, out) -> int:
         if args.once:
             # venue actors start and build their clients first, so the one deadline of the
             # snapshot is spent on positions, not on process start and market loading
-            engine.prepare_venues(timeout_s=30)
-            snap = engine.get_real_positions(None, timeout_s=60)
+            engine.prepare_venues(timeout_s=PREPARE_TIMEOUT_S)
+            snap = engine.get_real_positions(None, timeout_s=SNAPSHOT_TIMEOUT_S)
             if not snap.complete:
                 time.sleep(mode.monitor.deadline_s)
-                snap = engine.get_real_positions(None, timeout_s=60)
+                snap = engine.get_real_positions(None, timeout_s=SNAPSHOT_TIMEOUT_S)
             return _report_once(snap, args, out)
         interval = args.interval or mode.monitor.interval_s
         live = None
@@ -200,7 +212,7 @@ def _monitor_on_ray(mode: ModeConfig, args: argparse.Namespace, out) -> int:
         try:
             while True:
                 t0 = time.monotonic()
-                snap = engine.get_real_positions(None, timeout_s=60)
+                snap = engine.get_real_positions(None, timeout_s=SNAPSHOT_TIMEOUT_S)
                 if live is None:
                     print(snap.model_dump_json(), file=out, flush=True)
                 else:
