@@ -13,7 +13,10 @@ __all__ = [
     "venue_actor_options",
 ]
 
-NAMESPACE = "basis-monitor"
+#: The Ray namespace of every ``basis`` command's job (monitor, sweep, demo). The named actors
+#: are created without a namespace of their own, so they live in the job's, and are looked up
+#: by name there (`actors.cli.ray_session.start_ray` passes this one).
+NAMESPACE = "basis"
 MONITOR_NAME = "position-monitor"
 
 #: The monitor's control methods (health, ping, supervision) run in their own group so a slow

@@ -29,6 +29,7 @@ from factory.yamlfile import StrictLoader, read_yaml
 
 __all__ = [
     "CONFIG_DIR",
+    "DEFAULT_HISTORY_PATH",
     "MIN_INTERVAL_S",
     "Credentials",
     "EndpointCost",
@@ -47,6 +48,7 @@ __all__ = [
     "load_mode",
     "load_venue",
     "load_yaml_model",
+    "read_mapping",
     "resolve_config",
     "shipped_venue_ids",
     "supported_venues",
@@ -263,6 +265,8 @@ class ReconciliationConfig(Frozen):
 
 #: The shortest refresh interval of the live monitor (config and ``--interval``), in seconds.
 MIN_INTERVAL_S = 1.0
+#: The history database of a mode that names none (relative to the working directory).
+DEFAULT_HISTORY_PATH = "var/history.sqlite"
 
 
 class MonitorSettings(Frozen):
@@ -270,7 +274,7 @@ class MonitorSettings(Frozen):
 
     deadline_s: float = Field(default=2.0, gt=0)
     interval_s: float = Field(default=5.0, ge=MIN_INTERVAL_S)
-    history_path: str = "var/history.sqlite"
+    history_path: str = DEFAULT_HISTORY_PATH
     max_consecutive_failures: int = Field(default=3, ge=1)
 
 
@@ -380,7 +384,7 @@ def _format_errors(source: str, err: ValidationError) -> list[str]:
 
 def load_yaml_model(path: str | Path, model: type[BaseModel]) -> Any:
     """Load a YAML file into ``model``; raise `ConfigError` naming file, field and expectation."""
-    return validate(_read_mapping(Path(path)), model, str(path))
+    return validate(read_mapping(Path(path)), model, str(path))
 
 
 def validate(raw: dict, model: type[BaseModel], source: str) -> Any:
@@ -393,7 +397,7 @@ def validate(raw: dict, model: type[BaseModel], source: str) -> Any:
 
 def load_venue(path: str | Path) -> VenueConfig:
     """Load one venue config file."""
-    return validate(_read_mapping(Path(path)), VenueConfig, str(path))
+    return validate(read_mapping(Path(path)), VenueConfig, str(path))
 
 
 _VENUE_CACHE: dict[Path, dict[str, VenueConfig]] = {}
@@ -464,7 +468,7 @@ def load_mode(path: str | Path) -> ModeConfig:
         ConfigError: one line per problem, naming the file and the field.
     """
     path = Path(path)
-    raw = _read_mapping(path)
+    raw = read_mapping(path)
     if not raw:
         raise ConfigError(f"{path}: empty mode file: a mode needs at least one venue in venues")
     mode = validate(_with_venue_defaults(raw, str(path)), ModeConfig, str(path))
@@ -491,7 +495,12 @@ def _require_venues(mode: ModeConfig, source: str) -> None:
         raise ConfigError(unknown)
 
 
-def _read_mapping(path: Path) -> dict:
+def read_mapping(path: Path) -> dict:
+    """Read a YAML file whose root is a mapping (an empty file reads as ``{}``).
+
+    Raises:
+        ConfigError: the file is unreadable, is not YAML, or its root is not a mapping.
+    """
     raw = read_yaml(path)
     if raw is None:
         return {}

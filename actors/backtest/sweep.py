@@ -38,9 +38,9 @@ from actors.backtest.results import BacktestResult
 from factory.config import (
     Frozen,
     ModeConfig,
-    _read_mapping,
     config_dir,
     load_mode,
+    read_mapping,
     validate,
     with_overrides,
 )
@@ -119,7 +119,7 @@ def load_sweep(path: str | Path) -> SweepConfig:
         ConfigError: naming the file, the field and what was expected.
     """
     path = Path(path)
-    cfg: SweepConfig = validate(_read_mapping(path), SweepConfig, str(path))
+    cfg: SweepConfig = validate(read_mapping(path), SweepConfig, str(path))
     expand(cfg, base=path.parent, source=str(path))
     return cfg
 

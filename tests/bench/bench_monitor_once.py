@@ -9,7 +9,7 @@ machine load hits both alike):
   (`actors.once`, no Ray), their clients and one-time checks, one snapshot, the history row.
   The run must exit 0 with a complete snapshot, or the benchmark fails.
 - ``ray_only`` (the baseline): a new process that starts and stops the local Ray the monitor's
-  actors would need (`actors.ray_start.start_ray` / `stop_ray`) and does nothing else: the floor
+  actors would need (`actors.cli.ray_session.start_ray` / `stop_ray`) and does nothing else: the floor
   of any one-shot run that goes through actors.
 
 ``once_minus_ray_s`` (p50 of once minus p50 of ray_only) is negative when the whole in-process
@@ -40,8 +40,8 @@ from tests.bench._stack import REPO, emit, machine, stop_on_sigterm
 
 BASIS = Path(sys.executable).with_name("basis")
 RAY_ONLY = (
-    "from actors.ray_start import start_ray, stop_ray\n"
-    "stop_ray(start_ray(None, namespace='basis-monitor', num_cpus=2))\n"
+    "from actors.cli.ray_session import start_ray, stop_ray\n"
+    "stop_ray(start_ray(None, num_cpus=2))\n"
 )
 
 
@@ -56,8 +56,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     stop_on_sigterm()
-    from actors.demo import VENUES
-    from actors.demo_sandbox import start_demo_sandbox
+    from actors.cli.demo import VENUES
+    from actors.cli.demo_sandbox import start_demo_sandbox
 
     facts = machine()
     once: list[float] = []

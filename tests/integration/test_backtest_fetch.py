@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from aiohttp import web
 
-from actors.backtest.cli import main
 from actors.backtest.data.load import load_market
+from actors.cli.main import main
 
 T0 = 1704067200000  # 2024-01-01T00:00Z in ms
 HOUR = 3_600_000

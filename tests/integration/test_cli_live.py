@@ -21,7 +21,7 @@ SEVEN = ["binance", "bybit", "okx", "aave_v3", "etherfi", "lido", "wallet"]
 def basis(args, env, timeout=180):
     full_env = {**os.environ, **env, "RAY_USAGE_STATS_ENABLED": "0"}
     full_env.pop("RAY_ADDRESS", None)
-    return subprocess.run([sys.executable, "-m", "factory.cli", *args], cwd=REPO, env=full_env,
+    return subprocess.run([sys.executable, "-m", "actors.cli", *args], cwd=REPO, env=full_env,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -72,7 +72,7 @@ def test_monitor_once_takes_its_snapshot_in_this_process_without_ray(clean_excha
     full_env = {**os.environ, **live_environ, "RAY_USAGE_STATS_ENABLED": "0"}
     full_env.pop("RAY_ADDRESS", None)
     out = subprocess.run(  # -X importtime lists every module the command imported, on stderr
-        [sys.executable, "-X", "importtime", "-m", "factory.cli", "monitor", str(cfg), "--once",
+        [sys.executable, "-X", "importtime", "-m", "actors.cli", "monitor", str(cfg), "--once",
          "--json", "--db", str(db)], cwd=REPO, env=full_env, capture_output=True, text=True,
         timeout=180, check=False)
     assert out.returncode == 0, out.stderr[-2000:]

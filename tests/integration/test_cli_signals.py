@@ -66,7 +66,7 @@ def test_the_demo_stops_every_child_and_port_on_a_stop_signal(signum, tmp_path):
            if not k.startswith("BASIS_") and k != "RAY_ADDRESS"}
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     demo = subprocess.Popen(
-        [sys.executable, "-m", "factory.cli", "demo", "--quick", "--plain", "--no-sweep",
+        [sys.executable, "-m", "actors.cli", "demo", "--quick", "--plain", "--no-sweep",
          "--out", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []

@@ -16,7 +16,7 @@ def test_the_demo_runs_to_completion_with_stale_then_recovered_venues(tmp_path):
            if not k.startswith("BASIS_") and k != "RAY_ADDRESS"}
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     out = subprocess.run(
-        [sys.executable, "-m", "factory.cli", "demo", "--quick", "--plain", "--out",
+        [sys.executable, "-m", "actors.cli", "demo", "--quick", "--plain", "--out",
          str(tmp_path)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False,
     )

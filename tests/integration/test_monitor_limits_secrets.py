@@ -27,10 +27,10 @@ import pytest
 import ray
 import yaml
 
+from actors.cli.main import main
 from actors.engine import EventDrivenStrategyEngine
 from actors.options import venue_actor_options
 from actors.venue import VenuePositionActor
-from factory.cli import main
 from factory.config import RateLimits, resolve_config, venue_defaults
 from factory.errors import VenueError
 from factory.interfaces.cex.live import CEXLiveBackend

@@ -83,7 +83,7 @@ def test_basis_monitor_json_survives_two_monitor_kills_and_a_venue_kill(
     env.pop("RAY_ADDRESS", None)
     stderr = open(tmp_path / "stderr.txt", "w")  # noqa: SIM115 - the child writes it meanwhile
     cli = subprocess.Popen(
-        [sys.executable, "-m", "factory.cli", "monitor", str(cfg), "--json", "--interval", "1",
+        [sys.executable, "-m", "actors.cli", "monitor", str(cfg), "--json", "--interval", "1",
          "--db", str(db)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(cli.stdout.readline, "")),

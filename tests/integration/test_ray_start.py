@@ -1,6 +1,6 @@
-"""Starting and joining Ray as the commands do (actors/ray_start.py): the embedded local Ray
-listens on 127.0.0.1 only and keeps its token private and its log lines quiet; a bad cluster
-address is one line and exit status 2, not a hang."""
+"""Starting and joining Ray as the commands do (actors/cli/ray_session.py): the embedded local Ray
+runs the job in the one namespace, listens on 127.0.0.1 only and keeps its token private and its
+log lines quiet; a bad cluster address is one line and exit status 2, not a hang."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
+
+from actors.options import NAMESPACE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,16 +30,22 @@ def run(args, env_extra=None, timeout=240):
 LOCAL_RAY = textwrap.dedent("""
     import os, subprocess
     import ray
-    from actors.ray_start import start_ray, stop_ray
+    from actors.cli.ray_session import start_ray, stop_ray
+    from actors.options import NAMESPACE, venue_actor_options
 
-    start = start_ray(namespace="bind-test", num_cpus=1, include_dashboard=True)
+    start = start_ray(num_cpus=1, include_dashboard=True)  # as the commands call it
 
     @ray.remote(num_cpus=0)
     class Probe:
         def pid(self):
             return os.getpid()
 
-    ray.get(Probe.remote().pid.remote())
+    # a named actor with the options venue actors get, found by name in the one namespace
+    probe = Probe.options(**venue_actor_options("probe")).remote()
+    ray.get(probe.pid.remote())
+    print("NAMESPACE", ray.get_runtime_context().namespace)
+    print("FOUND", ray.get(ray.get_actor("venue:probe", namespace=NAMESPACE).pid.remote()) ==
+          ray.get(probe.pid.remote()))
     table = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
     children = {}
     for row in table.splitlines():
@@ -54,13 +64,28 @@ LOCAL_RAY = textwrap.dedent("""
 """)
 
 
-def test_the_embedded_local_ray_listens_on_loopback_only_with_a_private_token(tmp_path):
-    token = tmp_path / ".ray" / "auth_token"
+@pytest.fixture(scope="module")
+def local_ray_run(tmp_path_factory):
+    """One embedded local Ray started as the commands start it, in its own process."""
+    home = tmp_path_factory.mktemp("home")
+    token = home / ".ray" / "auth_token"
     token.parent.mkdir()
     token.write_text("f" * 64)
     token.chmod(0o644)  # as an older Ray left it
-    out = run(["-c", LOCAL_RAY], {"HOME": str(tmp_path)})
+    out = run(["-c", LOCAL_RAY], {"HOME": str(home)})
     assert out.returncode == 0, out.stderr[-3000:]
+    return out, token
+
+
+def test_every_command_runs_its_job_and_named_actors_in_the_one_namespace(local_ray_run):
+    out, _ = local_ray_run
+    lines = out.stdout.splitlines()
+    assert f"NAMESPACE {NAMESPACE}" in lines and NAMESPACE == "basis"
+    assert "FOUND True" in lines  # a lookup by name in NAMESPACE finds the actor created
+
+
+def test_the_embedded_local_ray_listens_on_loopback_only_with_a_private_token(local_ray_run):
+    out, token = local_ray_run
     addresses = [line.split()[1] for line in out.stdout.splitlines() if line.startswith("LISTEN")]
     assert len(addresses) >= 6  # GCS, raylet, object manager, workers, agents, dashboard
     hosts = {a.rsplit(":", 1)[0] for a in addresses}
@@ -80,7 +105,7 @@ def test_a_bad_cluster_address_is_one_line_and_exit_2_without_a_hang(tmp_path):
                               "in 1-65535")),
         (f"127.0.0.1:{closed}", f"error: cannot reach Ray at 127.0.0.1:{closed} within 15 s"),
     ]:
-        out = run(["-m", "factory.cli", "sweep", "configs/sweeps/basis_grid.yaml", "--data",
+        out = run(["-m", "actors.cli", "sweep", "configs/sweeps/basis_grid.yaml", "--data",
                    "synthetic:7", "--out", str(tmp_path / "sweep"), "--address", address],
                   timeout=60)
         assert out.returncode == 2, out.stderr[-2000:]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from actors.backtest.cli import main
 from actors.backtest.data.synthetic import synthetic_market
 from actors.backtest.simulator import Simulator
 from actors.backtest.sweep import expand, load_sweep, run_sweep
+from actors.cli.main import main
 
 GRID = Path(__file__).resolve().parents[2] / "configs" / "sweeps" / "basis_grid.yaml"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import yaml
 
-from factory.cli import main
+from actors.cli.main import main
 from factory.positions import PortfolioSnapshot
 from factory.sandbox.chain import venue_settings_for
 

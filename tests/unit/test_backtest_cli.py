@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from actors.backtest.cli import main
+from actors.cli.main import main
 
 
 def run(capsys, *argv):
@@ -72,7 +72,7 @@ def test_backtest_accepts_the_raw_shared_folder(capsys, market_data_dir):
 
 
 def test_main_cli_registers_the_backtest_commands(capsys):
-    from factory.cli import main as basis
+    from actors.cli.main import main as basis
 
     code = basis(["backtest", "pure_lending_usdt", "--data", "synthetic:1", "--end",
                   "2024-01-10", "--json"])

@@ -130,7 +130,7 @@ def test_shipped_sweep_files_are_valid(path):
 
 
 def test_config_check_validates_sweep_files(capsys):
-    from factory.cli import main as basis
+    from actors.cli.main import main as basis
 
     assert basis(["config", "check", *map(str, SWEEPS)]) == 0
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from actors.cli.main import build_parser, main
 from actors.limits import RateLimiter
-from factory.cli import build_parser, main
 from factory.config import venue_defaults
 from factory.errors import RateLimitedError
 from factory.positions import PortfolioSnapshot, utc

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from factory.cli import main
+from actors.cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
 

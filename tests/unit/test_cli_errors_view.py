@@ -5,10 +5,10 @@ import os
 import pytest
 from rich.console import Console
 
-from actors.live_cli import missing_credentials
+from actors.cli.main import main
+from actors.cli.monitor import missing_credentials
 from actors.monitor import aggregate
 from actors.view import render_snapshot
-from factory.cli import main
 from factory.config import resolve_config
 from factory.positions import Position, VenueSnapshot, utc
 

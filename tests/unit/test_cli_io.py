@@ -1,4 +1,4 @@
-"""Signals and a JSON-only stdout for the long-running commands (actors/cli_io.py)."""
+"""Signals and a JSON-only stdout for the long-running commands (actors/cli/io.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from actors.cli_io import Terminated, exit_on_signals
+from actors.cli.io import Terminated, exit_on_signals
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +37,7 @@ def test_a_stop_signal_runs_the_cleanup_and_a_second_one_cannot_cut_it_short(sig
 def test_json_stdout_sends_every_other_write_to_stderr():
     code = textwrap.dedent("""
         import os, subprocess, sys
-        from actors.cli_io import json_stdout
+        from actors.cli.io import json_stdout
         with json_stdout() as out:
             print('(raylet) A worker died or was killed')
             os.write(1, b'native noise\\n')

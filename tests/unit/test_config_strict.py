@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from factory.cli import main
+from actors.cli.main import main
 from factory.config import load_mode, load_venue, resolve_config, with_overrides
 from factory.errors import ConfigError
 from factory.sandbox.exchange.model import load_scenario

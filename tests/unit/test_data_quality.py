@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from actors.backtest.cli import main
 from actors.backtest.data.load import load_market
 from actors.backtest.data.quality import quality_line
 from actors.backtest.simulator import Simulator
+from actors.cli.main import main
 from tests.unit.test_backtest_strategies import mode
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Starting or joining Ray (actors/ray_start.py) without starting it: the address probe and the
+"""Starting or joining Ray (actors/cli/ray_session.py) without starting it: the address probe and the
 token file's permissions."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from actors.ray_start import probe_address, secure_token_file
+from actors.cli.ray_session import probe_address, secure_token_file
 from factory.errors import ConfigError
 
 

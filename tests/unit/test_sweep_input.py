@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actors.backtest.cli import main
+from actors.cli.main import main
 from tests.unit.test_data_quality import hole, make_folder
 
 SWEEP = "configs/sweeps/basis_grid.yaml"

@@ -65,12 +65,12 @@ def read_manifest(directory: Path) -> DataPolicy:
     Raises:
         ConfigError: the manifest has an unknown field or a value of the wrong type.
     """
-    from factory.config import _read_mapping, validate
+    from factory.config import read_mapping, validate
 
     path = directory / MANIFEST
     if not path.is_file():
         return DataPolicy()
-    manifest: DataManifest = validate(_read_mapping(path), DataManifest, str(path))
+    manifest: DataManifest = validate(read_mapping(path), DataManifest, str(path))
     return DataPolicy(fallback_venues=tuple(manifest.fallback_venues),
                       fallback_origin=str(path.name))
 

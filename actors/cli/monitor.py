@@ -1,6 +1,6 @@
-"""``basis monitor`` and ``basis history``: the live monitor and its stored history.
+"""``basis monitor``: the live monitor of a mode's venues, or one snapshot with ``--once``.
 
-Errors (bad config, unknown venue, missing credential variable, unreachable venue, bad dates)
+Errors (bad config, unknown venue, missing credential variable, unreachable venue, bad flags)
 print one line each on stderr and exit non-zero, never a traceback. Everything known before Ray
 starts (the mode, the flags, credentials, wallet addresses, the history file) is checked before
 it starts: bad input exits 2 without a Ray session.
@@ -9,27 +9,36 @@ it starts: bad input exits 2 without a Ray session.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import os
 import sys
 import time
 from collections.abc import Mapping
-from datetime import datetime
 
-from actors.cli_io import exit_on_signals, json_stdout
+from actors.cli.exits import EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_OK
+from actors.cli.io import exit_on_signals, json_stdout
+from actors.cli.ray_session import LIVE_NUM_CPUS, start_ray, stop_ray
 from actors.store_guard import check_history_path
 from factory.config import MIN_INTERVAL_S, ModeConfig, load_mode, with_overrides
 from factory.errors import ConfigError
 from factory.interfaces.evm.plans import desk_addresses
-from factory.positions import utc
 
-__all__ = ["check_before_start", "missing_credentials", "register"]
+__all__ = [
+    "MONITOR_RESTART_WAIT_S",
+    "PREPARE_TIMEOUT_S",
+    "SNAPSHOT_TIMEOUT_S",
+    "check_before_start",
+    "cmd_monitor",
+    "missing_credentials",
+    "register",
+]
 
-EXIT_BAD_INPUT = 2
-EXIT_INCOMPLETE = 1
 #: Seconds the live loop waits for a crashed monitor actor that Ray restarts.
 MONITOR_RESTART_WAIT_S = 60.0
+#: Bound of one snapshot call through the monitor actor (its own deadline is the mode's).
+SNAPSHOT_TIMEOUT_S = 60.0
+#: Bound of the venue actors' start and one-time setup before ``--once`` takes its snapshot.
+PREPARE_TIMEOUT_S = 30.0
 
 
 def missing_credentials(
@@ -69,17 +78,6 @@ def _interval(text: str) -> float:
     if value < MIN_INTERVAL_S:
         raise argparse.ArgumentTypeError(
             f"{value:g} s is below the minimum of {MIN_INTERVAL_S:g} s")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    """Parse a count that must be a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a positive whole number (at least 1)")
     return value
 
 
@@ -175,7 +173,7 @@ def _report_once(snap, args: argparse.Namespace, out) -> int:
         Console().print(render_snapshot(snap))
     for line in _problems(snap):
         print(f"error: {line}", file=sys.stderr)
-    return 0 if snap.complete else EXIT_INCOMPLETE
+    return EXIT_OK if snap.complete else EXIT_INCOMPLETE
 
 
 def _monitor_on_ray(mode: ModeConfig, args: argparse.Namespace, out) -> int:
@@ -184,14 +182,14 @@ def _monitor_on_ray(mode: ModeConfig, args: argparse.Namespace, out) -> int:
     A monitor actor that crashes is restarted by Ray; the loop waits for it (at most
     `MONITOR_RESTART_WAIT_S`) and goes on, so a crash costs a late snapshot, not the run.
     """
+    # imported here: the engine imports Ray, which ``--once`` on this machine never loads
     from rich.console import Console
     from rich.live import Live
 
     from actors.engine import EventDrivenStrategyEngine
-    from actors.ray_start import start_ray, stop_ray
     from actors.view import render_snapshot
 
-    ray_start = start_ray(args.address, namespace="basis-monitor", num_cpus=2,
+    ray_start = start_ray(args.address, num_cpus=LIVE_NUM_CPUS,
                           verbose=getattr(args, "verbose", False))
     engine = None
     try:
@@ -200,11 +198,11 @@ def _monitor_on_ray(mode: ModeConfig, args: argparse.Namespace, out) -> int:
         if args.once:
             # venue actors start and build their clients first, so the one deadline of the
             # snapshot is spent on positions, not on process start and market loading
-            engine.prepare_venues(timeout_s=30)
-            snap = engine.get_real_positions(None, timeout_s=60)
+            engine.prepare_venues(timeout_s=PREPARE_TIMEOUT_S)
+            snap = engine.get_real_positions(None, timeout_s=SNAPSHOT_TIMEOUT_S)
             if not snap.complete:
                 time.sleep(mode.monitor.deadline_s)
-                snap = engine.get_real_positions(None, timeout_s=60)
+                snap = engine.get_real_positions(None, timeout_s=SNAPSHOT_TIMEOUT_S)
             return _report_once(snap, args, out)
         interval = args.interval or mode.monitor.interval_s
         live = None
@@ -214,7 +212,7 @@ def _monitor_on_ray(mode: ModeConfig, args: argparse.Namespace, out) -> int:
         try:
             while True:
                 t0 = time.monotonic()
-                snap = engine.get_real_positions(None, timeout_s=60)
+                snap = engine.get_real_positions(None, timeout_s=SNAPSHOT_TIMEOUT_S)
                 if live is None:
                     print(snap.model_dump_json(), file=out, flush=True)
                 else:
@@ -229,59 +227,8 @@ def _monitor_on_ray(mode: ModeConfig, args: argparse.Namespace, out) -> int:
         stop_ray(ray_start)
 
 
-def _date(text: str | None, flag: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return utc(text)
-    except (ValueError, TypeError):
-        raise ConfigError(f"{flag} {text!r}: expected an ISO date like 2024-01-31 or "
-                          "2024-01-31T08:00:00Z") from None
-
-
-def cmd_history(args: argparse.Namespace) -> int:
-    """Print stored snapshots as a table or CSV."""
-    from actors.store import SnapshotStore
-
-    start, end = _date(args.start, "--start"), _date(args.end, "--end")
-    if start and end and start > end:
-        raise ConfigError(f"--start {args.start} is after --end {args.end}")
-    path = args.db
-    if path is None and args.config:
-        path = load_mode(args.config).monitor.history_path
-    path = path or "var/history.sqlite"
-    if not os.path.lexists(path):
-        raise ConfigError(f"{path}: no history database here (run basis monitor first, or --db)")
-    check_history_path(path)  # a foreign file is refused untouched, one line
-    rows = SnapshotStore(path).query(start, end, limit=args.limit)
-    header = ["timestamp", "complete", "ok", "stale", "missing", "net_exposure", "alerts"]
-    records = []
-    for s in rows:
-        ok = sum(1 for v in s.venues.values() if v.status == "ok")
-        stale = sum(1 for v in s.venues.values() if v.status == "stale")
-        exposure = " ".join(f"{k}={'unknown' if v is None else format(v, '.6g')}"
-                            for k, v in sorted(s.net_exposure.items()))
-        records.append([s.timestamp.isoformat(), s.complete, ok, stale, len(s.missing), exposure,
-                        len(s.alerts)])
-    if args.csv:
-        w = csv.writer(sys.stdout)
-        w.writerow(header)
-        w.writerows(records)
-        return 0
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"history {path} ({len(records)} snapshots)")
-    for h in header:
-        table.add_column(h)
-    for r in records:
-        table.add_row(*[str(x) for x in r])
-    Console().print(table)
-    return 0
-
-
-def register(sub) -> None:
-    """Add ``monitor`` and ``history`` to the basis CLI."""
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``monitor`` to the basis CLI."""
     p = sub.add_parser("monitor", help="monitor the venues of a mode config live")
     p.add_argument("config", help="mode config file, e.g. configs/modes/btc_basis.yaml")
     p.add_argument("--once", action="store_true", help="take one snapshot and exit")
@@ -293,13 +240,3 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a mode field by dotted path")
     p.set_defaults(func=cmd_monitor)
-
-    h = sub.add_parser("history", help="show stored snapshots as a table or CSV")
-    h.add_argument("--db", default=None, help="history database file")
-    h.add_argument("--config", default=None, help="mode config whose history_path to read")
-    h.add_argument("--start", default=None, help="from this date/time (UTC)")
-    h.add_argument("--end", default=None, help="until this date/time (UTC)")
-    h.add_argument("--limit", type=_positive_int, default=None,
-                   help="at most this many snapshots (a positive whole number)")
-    h.add_argument("--csv", action="store_true", help="CSV on stdout")
-    h.set_defaults(func=cmd_history)

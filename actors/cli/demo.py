@@ -2,7 +2,7 @@
 
 1. Starts the sandbox: the exchange emulator (binance, bybit, okx accounts) and anvil with the
    ERC-20s, LST rate contracts and the real AAVE v3, and books a desk on both (a BTC basis trade
-   and a staking hedge, see `actors.demo_sandbox`).
+   and a staking hedge, see `actors.cli.demo_sandbox`).
 2. Starts a local Ray with its dashboard and runs the live engine against the sandbox through the
    real ccxt and web3 clients, showing a refreshing terminal view.
 3. Midway it injects an okx outage and a binance 429 burst, so the view shows the venues going
@@ -20,8 +20,15 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["DemoPhase", "register", "run_demo"]
+from actors.cli.exits import EXIT_FAILURE, EXIT_OK
+from actors.cli.io import exit_on_signals
+from actors.cli.progress import progress_bar
+from actors.cli.ray_session import LIVE_NUM_CPUS, start_ray, stop_ray
 
+__all__ = ["DEFAULT_OUT", "DemoPhase", "register", "run_demo"]
+
+#: Where the demo writes its history and sweep report without ``--out``.
+DEFAULT_OUT = "reports/demo"
 VENUES = ["binance", "bybit", "okx", "aave_v3", "etherfi", "lido", "wallet"]
 
 
@@ -160,7 +167,6 @@ def _recovered(seen) -> list[str]:
 def _sweep(out_dir: Path, quick: bool) -> Path:
     """A short backtest sweep on the shipped market data, with a progress bar (Ray must be
     up); return the report's path."""
-    from actors.backtest.cli import _progress_bar
     from actors.backtest.data.load import load_market
     from actors.backtest.report import write_sweep_outputs
     from actors.backtest.sweep import expand, load_sweep, run_sweep
@@ -173,7 +179,7 @@ def _sweep(out_dir: Path, quick: bool) -> Path:
     if quick:
         scenarios = scenarios[:8]
     market = load_market(MARKET_DIR)
-    update, stop = _progress_bar(len(scenarios))
+    update, stop = progress_bar(len(scenarios))
     try:
         result = run_sweep(scenarios, market, progress=update,
                            reconcile_every_h=cfg.reconcile_every_h)
@@ -185,8 +191,6 @@ def _sweep(out_dir: Path, quick: bool) -> Path:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo end to end (see the module docstring)."""
-    from actors.cli_io import exit_on_signals
-
     with exit_on_signals():
         return _run_demo(args)
 
@@ -195,9 +199,8 @@ def _run_demo(args: argparse.Namespace) -> int:
     import ray
     from rich.console import Console
 
-    from actors.demo_sandbox import start_demo_sandbox
+    from actors.cli.demo_sandbox import start_demo_sandbox
     from actors.engine import EventDrivenStrategyEngine
-    from actors.ray_start import start_ray, stop_ray
     from actors.view import render_snapshot
 
     console = Console()
@@ -217,7 +220,7 @@ def _run_demo(args: argparse.Namespace) -> int:
             if not ray.is_initialized():
                 # a new local Ray on 127.0.0.1; its worker processes inherit the sandbox's
                 # endpoints and keys, the driver's environment is left as it was
-                ray_start = start_ray(None, namespace="basis-demo", num_cpus=2,
+                ray_start = start_ray(None, num_cpus=LIVE_NUM_CPUS,
                                       include_dashboard=True, environ=sandbox.environ,
                                       verbose=getattr(args, "verbose", False))
                 url = ray_start.dashboard_url
@@ -254,17 +257,16 @@ def _run_demo(args: argparse.Namespace) -> int:
     positions_venues = sorted({k.split(":")[0] for k in final.positions})
     console.print(f"done in {time.monotonic() - t_start:.1f} s: positions on "
                   f"{len(positions_venues)} venues ({', '.join(positions_venues)})")
-    return 0 if final.complete and recovered else 1
+    return EXIT_OK if final.complete and recovered else EXIT_FAILURE
 
 
-def register(sub) -> None:
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``demo`` to the basis CLI."""
     p = sub.add_parser("demo", help="run the live monitor and a sweep on a local sandbox "
                        "(no keys, no network)")
     p.add_argument("--quick", action="store_true", help="shorter phases and a smaller sweep")
     p.add_argument("--plain", action="store_true",
                    help="print one status line per snapshot instead of the live view")
     p.add_argument("--no-sweep", action="store_true", help="skip the backtest sweep")
-    p.add_argument("--out", default="reports/demo", help="where history and reports go")
+    p.add_argument("--out", default=DEFAULT_OUT, help="where history and reports go")
     p.set_defaults(func=run_demo)
-
-

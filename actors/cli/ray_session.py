@@ -1,5 +1,8 @@
-"""The one way every ``basis`` command starts or joins Ray.
+"""The one way every ``basis`` command starts or joins Ray: `start_ray`, undone by `stop_ray`.
 
+- **One namespace**: the job runs in `actors.options.NAMESPACE` whatever the command (monitor,
+  sweep, demo), so the named actors it creates (``venue:<id>``, ``position-monitor``) live there
+  and are found there by name, and a second command joining the same cluster sees them.
 - **Embedded local Ray** (no ``--address``, no ``RAY_ADDRESS``): a new instance, never another
   session's cluster, with every component (GCS, raylet, workers, dashboard and metrics agents)
   bound to 127.0.0.1; the token file (``~/.ray/auth_token``) is created or tightened to mode
@@ -28,11 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from actors.options import NAMESPACE
 from factory.environ import scoped_environ
 from factory.errors import ConfigError
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
+    "LIVE_NUM_CPUS",
     "LOCAL_HOST",
     "RayStart",
     "probe_address",
@@ -44,6 +49,9 @@ __all__ = [
 
 LOCAL_HOST = "127.0.0.1"
 CONNECT_TIMEOUT_S = 15.0
+#: CPUs of the local Ray of the live commands (monitor, demo): their actors are I/O bound
+#: (0 CPU each), two CPUs leave room for the demo's short sweep. A sweep takes every core.
+LIVE_NUM_CPUS = 2
 #: Ports a bare ``host`` means: the GCS (``ray start --head``) or the Ray client server.
 _DEFAULT_PORTS = {"": 6379, "ray": 10001}
 _HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -151,7 +159,7 @@ def _loopback_only() -> Iterator[None]:
 def start_ray(
     address: str | None = None,
     *,
-    namespace: str | None = None,
+    namespace: str = NAMESPACE,
     num_cpus: int | None = None,
     include_dashboard: bool = False,
     verbose: bool = False,
@@ -163,8 +171,9 @@ def start_ray(
 
     Args:
         address: a cluster address; None (and no ``RAY_ADDRESS``) starts a local Ray.
-        namespace: the Ray namespace of the job.
-        num_cpus: CPUs of the local Ray (default: every core).
+        namespace: the Ray namespace of the job; the commands keep the default, tests and
+            benchmarks that must not meet a command's actors give their own.
+        num_cpus: CPUs of the local Ray (default: every core); not used to join a cluster.
         include_dashboard: start the dashboard (local Ray only; bound to 127.0.0.1).
         verbose: let Ray log at INFO level on stderr.
         environ: variables Ray's processes inherit (workers started by this local Ray); the
