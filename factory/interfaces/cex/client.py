@@ -1,6 +1,7 @@
 """The ccxt async client of one CEX interface: re-rooted URLs, credentials, hooks, translation.
 
-`build_client` makes the venue's ``ccxt.async_support`` class with ccxt's throttle off and the
+`build_client` makes the venue's ``ccxt.async_support`` class (loaded alone,
+`factory.interfaces.cex.ccxt_import`) with ccxt's throttle off and the
 venue's ``options.ccxt`` settings, points every URL in ``urls['api']`` at the base-URL override
 (keeping each URL's path), and routes every HTTP request through a `Wire`: the hooks run around
 it, the answer's status and headers are noted, and any failure is translated once into a typed
@@ -22,10 +23,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import ccxt.async_support as ccxt_async
 
 from factory.config import VenueConfig
 from factory.errors import BadResponseError, Scrubber, VenueError
+from factory.interfaces.cex.ccxt_import import exchange_class
 from factory.interfaces.cex.errors import translate_error, venue_code
 from factory.interfaces.cex.hooks import EndpointResolver, RequestHooks
 from factory.interfaces.cex.options import CexOptions
@@ -159,7 +160,7 @@ _CLASSES: dict[str, type] = {}
 def client_class(ccxt_id: str) -> type:
     """The venue's ccxt async class with its HTTP exchange routed through a `Wire`."""
     if ccxt_id not in _CLASSES:
-        base = getattr(ccxt_async, ccxt_id)
+        base = exchange_class(ccxt_id)
 
         class Client(base):  # type: ignore[misc, valid-type]
             basis_wire: Wire | None = None

@@ -34,7 +34,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import aiohttp
-import ccxt.async_support as ccxt
 
 from factory.errors import (
     AuthenticationError,
@@ -49,10 +48,13 @@ from factory.errors import (
     VenueTimeoutError,
     VenueUnavailableError,
 )
+from factory.interfaces.cex.ccxt_import import base_errors
 from factory.interfaces.cex.options import ErrorCodes, RetryAfterHeader
 from factory.interfaces.http_cap import BodyTooLarge
 
 __all__ = ["retry_after_s", "translate_error", "venue_code"]
+
+ccxt = base_errors()  # ccxt's exception classes, without ccxt's ~110 exchanges
 
 PARSE_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError, AttributeError)
 

@@ -26,10 +26,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import ccxt.async_support as ccxt
-
 from factory.config import VenueConfig
 from factory.errors import BadResponseError, ClockSkewError, VenueError
+from factory.interfaces.cex.ccxt_import import base_errors
 from factory.interfaces.cex.client import Transport, Wire, build_client
 from factory.interfaces.cex.errors import PARSE_ERRORS, translate_error
 from factory.interfaces.cex.hooks import EndpointResolver, RequestHooks
@@ -47,6 +46,8 @@ from factory.interfaces.cex.options import cex_options
 from factory.positions import Transfer, VenueSnapshot, utc
 
 __all__ = ["MIN_SERVER_TIME_MS", "CEXLiveBackend"]
+
+ccxt = base_errors()  # ccxt's exception classes, without ccxt's ~110 exchanges
 
 #: A server time before this (2017-07-14) is not a venue's clock: an epoch default or garbage.
 MIN_SERVER_TIME_MS = 1_500_000_000_000
