@@ -8,20 +8,17 @@ The engine never calls ``ray.init``: the CLI (or the caller) starts or joins Ray
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
-import ray
-from ray.exceptions import RayActorError
-
+from actors import ray_calls
 from actors.monitor_actor import spawn_monitor
 from actors.options import venue_actor_name
 from actors.spawn import VenueActorFactory
 from factory.config import ModeConfig, resolve_config
-from factory.positions import ExecutionMode, PortfolioSnapshot
+from factory.positions import ExecutionMode, PortfolioSnapshot, PositionKey
 
 __all__ = ["EventDrivenStrategyEngine", "MonitorUnavailableError", "RestartWaiter"]
 
@@ -37,8 +34,8 @@ class MonitorUnavailableError(RuntimeError):
 class RestartWaiter:
     """Calls an actor again while Ray restarts it, for at most ``wait_s`` seconds.
 
-    A call that fails because its actor crashed or is restarting (`RayActorError`, which
-    includes `ActorUnavailableError`) is repeated every ``poll_s`` until it answers; any other
+    A call that fails because its actor crashed or is restarting
+    (`actors.ray_calls.RESTARTING_ERRORS`) is repeated every ``poll_s`` until it answers; any other
     error is raised at once. The wait counts from the first failure of the call.
 
     Args:
@@ -52,7 +49,7 @@ class RestartWaiter:
     def __init__(self, wait_s: float = 60.0, poll_s: float = 0.25,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep,
-                 retry_on: tuple[type[BaseException], ...] = (RayActorError,)):
+                 retry_on: tuple[type[BaseException], ...] = ray_calls.RESTARTING_ERRORS):
         self.wait_s = wait_s
         self.poll_s = poll_s
         self.clock = clock
@@ -84,15 +81,6 @@ class RestartWaiter:
             self.sleep(self.poll_s)
 
 
-def _named_actor_alive(name: str) -> bool:
-    """True while an actor of this name exists in the current namespace."""
-    try:
-        ray.get_actor(name)
-    except ValueError:
-        return False
-    return True
-
-
 class EventDrivenStrategyEngine:
     """Builds the factory, then the monitor with the factory, and holds their handles.
 
@@ -118,7 +106,7 @@ class EventDrivenStrategyEngine:
         limit_scale: float = 1.0,
         restart_wait_s: float = 0.0,
     ):
-        if not ray.is_initialized():
+        if not ray_calls.ray_is_up():
             raise RuntimeError("start or join Ray before building the engine (ray.init)")
         self.init_order: list[str] = []
         self.monitor_name = monitor_name
@@ -147,8 +135,8 @@ class EventDrivenStrategyEngine:
         monitor = self.position_monitor
 
         def ask() -> PortfolioSnapshot:
-            ref: Any = monitor.get_real_positions.remote(timestamp)
-            return cast(PortfolioSnapshot, ray.get(ref, timeout=timeout_s))
+            snap = ray_calls.call(monitor.get_real_positions, timestamp, timeout_s=timeout_s)
+            return cast(PortfolioSnapshot, snap)
 
         return self.restarts.call(ask)
 
@@ -158,20 +146,33 @@ class EventDrivenStrategyEngine:
         Returns each venue's outcome: None when ready, else the reason in one line. Nothing
         here is a snapshot: a venue that is not ready is reported by the next snapshot.
         """
-        refs = {h.prepare.remote(timeout_s): v for v, h in self.venue_actors.items() if h}
-        done, _ = ray.wait(list(refs), num_returns=len(refs), timeout=timeout_s)
+        refs = {ray_calls.submit(h.prepare, timeout_s): v
+                for v, h in self.venue_actors.items() if h}
+        done = ray_calls.wait(list(refs), timeout_s, num_returns=len(refs))
         outcome: dict[str, str | None] = {
             v: f"VenueTimeoutError: not ready within {timeout_s:.2f} s" for v in refs.values()}
         for ref in done:
             try:
-                outcome[refs[ref]] = ray.get(ref)
+                outcome[refs[ref]] = ray_calls.get(ref)
             except Exception as exc:  # noqa: BLE001 - the actor died: the snapshot reports it
                 outcome[refs[ref]] = type(exc).__name__
         return outcome
 
     def run(self, interval_s: float | None = None, count: int | None = None) -> Any:
         """Start the live loop in the monitor: a snapshot every ``interval_s``; returns its ref."""
-        return self.position_monitor.run.remote(interval_s, count)
+        return ray_calls.submit(self.position_monitor.run, interval_s, count)
+
+    def set_expected(self, positions: Mapping[PositionKey, float] | Mapping[str, float],
+                     timeout_s: float = 30.0) -> None:
+        """Give the monitor the expected positions (``{key: amount}``) it reconciles against."""
+        ray_calls.call(self.position_monitor.set_expected, dict(positions), timeout_s=timeout_s)
+
+    def position_history(self, start: Any = None, end: Any = None,
+                         timeout_s: float = 30.0) -> list[PortfolioSnapshot]:
+        """The snapshots the monitor recorded between ``start`` and ``end`` (None: open)."""
+        history = ray_calls.call(self.position_monitor.get_position_history, start, end,
+                                 timeout_s=timeout_s)
+        return cast(list[PortfolioSnapshot], history)
 
     def shutdown(self, wait_s: float = 10.0) -> None:
         """Stop the actors this engine started and wait (at most ``wait_s``) until their names
@@ -179,11 +180,10 @@ class EventDrivenStrategyEngine:
         names = [name for name in (self.monitor_name, *map(venue_actor_name, self.venue_actors))
                  if name]
         for handle in self.handles.values():
-            with contextlib.suppress(Exception):  # already gone
-                ray.kill(handle)
+            ray_calls.kill(handle)
         self.handles.clear()
         end = time.monotonic() + wait_s
         while names and time.monotonic() < end:
-            names = [name for name in names if _named_actor_alive(name)]
+            names = [name for name in names if ray_calls.actor_exists(name)]
             if names:
                 time.sleep(0.05)

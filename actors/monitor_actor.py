@@ -1,9 +1,11 @@
 """The PositionMonitor's Ray actor shell: venue actors, supervision, history, metrics, alerts.
 
-Live, the monitor talks to one `VenuePositionActor` per venue through `ActorVenueClient` (the
-one wrapper for Ray calls towards a child). A supervise loop (the ``control`` concurrency group)
-pings every venue actor and replaces one that died for good through the factory, recording the
-event. Every snapshot is persisted to the `SnapshotStore` before it is returned.
+Live, the monitor talks to one `VenuePositionActor` per venue through
+`actors.ray_calls.ActorVenueClient` (every Ray call towards a child goes through
+`actors.ray_calls`). Supervision is `actors.supervisor.Supervisor`, a plain reconcile loop run in
+the ``control`` concurrency group: it pings every venue actor and replaces one that died for
+good through the factory, recording the event. Every snapshot is persisted to the
+`SnapshotStore` before it is returned.
 
 The actor is restartable: its constructor arguments are small values carried in the actor's
 creation spec (the stateless factory, the mode config, the history path), never actor handles
@@ -19,58 +21,25 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import ray
-from ray.exceptions import (
-    ActorDiedError,
-    ActorUnavailableError,
-    GetTimeoutError,
-    RayActorError,
-    RayTaskError,
-)
 
+from actors import ray_calls
 from actors.metrics import Metrics
 from actors.monitor import PositionMonitor
 from actors.options import MONITOR_CONCURRENCY_GROUPS, monitor_options
+from actors.ray_calls import ActorVenueClient, RayVenueActors
 from actors.store import SnapshotStore
+from actors.supervisor import Supervisor
 from factory.config import resolve_config
-from factory.errors import VenueUnavailableError
-from factory.positions import ExecutionMode, PortfolioSnapshot, VenueSnapshot
+from factory.positions import ExecutionMode, PortfolioSnapshot
 
-__all__ = ["ActorVenueClient", "PositionMonitorActor", "spawn_monitor"]
+__all__ = ["PositionMonitorActor", "spawn_monitor"]
 
 log = logging.getLogger("basis.monitor")
-
-#: Seconds the venue actor's own deadline ends before the monitor's, so its last retry gives up
-#: in time for the answer to travel back.
-DEADLINE_MARGIN_S = 0.05
-
-
-class ActorVenueClient:
-    """Calls one venue actor; an actor that died for good is handed to the supervisor."""
-
-    def __init__(self, venue: str, supervisor: PositionMonitorActor, deadline_s: float | None):
-        self.venue = venue
-        self.supervisor = supervisor
-        self.deadline_s = deadline_s
-
-    async def snapshot(self, timestamp) -> VenueSnapshot:
-        handle = self.supervisor.handles.get(self.venue)
-        if handle is None:
-            self.supervisor.replace(self.venue, "no actor")
-            raise VenueUnavailableError(self.venue, "venue actor not running; restarting it")
-        budget = None if self.deadline_s is None else max(0.01, self.deadline_s - DEADLINE_MARGIN_S)
-        try:
-            return await handle.snapshot.remote(timestamp, budget)
-        except RayTaskError as exc:  # the venue's own typed error, without Ray's wrapping
-            raise exc.cause if isinstance(exc.cause, Exception) else exc from None
-        except ActorDiedError as exc:
-            self.supervisor.replace(self.venue, type(exc).__name__)
-            raise VenueUnavailableError(self.venue, "venue actor died; replaced") from None
-        except (ActorUnavailableError, RayActorError):
-            raise VenueUnavailableError(self.venue, "venue actor restarting") from None
 
 
 class PositionMonitorActor:
@@ -105,16 +74,18 @@ class PositionMonitorActor:
         self.supervise_interval_s = supervise_interval_s
         self.metrics = Metrics.auto()
         self.store = SnapshotStore(store_path or self.config.monitor.history_path)
-        self.handles: dict[str, Any] = {}
-        self._supervisor: asyncio.Task | None = None
+        self.actors = RayVenueActors(venue_handles if execution_mode == "live" else None)
+        self.supervisor = Supervisor(self.config.venues, self.actors, self._spawn,
+                                     record_event=self.store.record_event)
+        self._supervision: asyncio.Task | None = None
         clients = None
         if execution_mode == "live":
-            self.handles = {v: h for v, h in (venue_handles or {}).items() if h is not None}
             for venue in self.config.venues:
-                if venue not in self.handles:
-                    self.replace(venue, "initial start")
+                if self.actors.current(venue) is None:
+                    self.supervisor.replace(venue, "initial start")
             deadline = self.config.monitor.deadline_s
-            clients = {v: ActorVenueClient(v, self, deadline) for v in self.config.venues}
+            clients = {v: ActorVenueClient(v, self.actors, self.supervisor, deadline)
+                       for v in self.config.venues}
         self._monitor = PositionMonitor(factory, self.config, execution_mode, clients=clients)
         restored: list[str] = []
         if execution_mode == "live":
@@ -132,51 +103,21 @@ class PositionMonitorActor:
 
     # -- supervision ----------------------------------------------------------------------
 
-    def replace(self, venue: str, reason: str) -> None:
-        """Start (or re-attach to) the venue's actor through the factory; record the event."""
-        try:
-            handles = self.factory.spawn_position_actors(
-                [venue], self.execution_mode, self.config, limit_scale=self.limit_scale
-            )
-            self.handles[venue] = handles.get(venue)
-            self.store.record_event("venue_actor_started", venue, {"reason": reason})
-        except Exception as exc:  # noqa: BLE001 - the loop survives every error
-            log.warning("could not start venue actor %s: %s", venue, exc)
+    def _spawn(self, venues: list[str]) -> Mapping[str, Any]:
+        """The factory's spawn entry point, with this monitor's mode and limit scale."""
+        handles: Mapping[str, Any] = self.factory.spawn_position_actors(
+            venues, self.execution_mode, self.config, limit_scale=self.limit_scale)
+        return handles
 
     async def supervise_once(self) -> dict[str, str]:
-        """Ping every venue actor; replace those that died for good. Return venue -> state."""
-        states: dict[str, str] = {}
-        for venue in list(self.config.venues):
-            handle = self.handles.get(venue)
-            if handle is None:
-                self.replace(venue, "no actor")
-                states[venue] = "replaced"
-                continue
-            try:
-                await asyncio.wait_for(handle.ping.remote(), timeout=2.0)
-                states[venue] = "alive"
-            except ActorDiedError:
-                self.store.record_event("venue_actor_died", venue)
-                self.replace(venue, "died")
-                states[venue] = "replaced"
-            except (TimeoutError, ActorUnavailableError, RayActorError, GetTimeoutError):
-                states[venue] = "unavailable"
-            except Exception as exc:  # noqa: BLE001
-                log.warning("supervising %s failed: %s", venue, exc)
-                states[venue] = "error"
-        return states
-
-    async def _supervise_forever(self) -> None:
-        while True:
-            try:
-                await self.supervise_once()
-            except Exception as exc:  # noqa: BLE001 - the loop survives every error
-                log.warning("supervision round failed: %s", exc)
-            await asyncio.sleep(self.supervise_interval_s)
+        """One supervision round (see `actors.supervisor`); return venue -> state."""
+        return await self.supervisor.reconcile()
 
     def _ensure_supervision(self) -> None:
-        if self.execution_mode == "live" and (self._supervisor is None or self._supervisor.done()):
-            self._supervisor = asyncio.get_running_loop().create_task(self._supervise_forever())
+        if self.execution_mode == "live" and (self._supervision is None
+                                              or self._supervision.done()):
+            self._supervision = asyncio.get_running_loop().create_task(
+                self.supervisor.run(self.supervise_interval_s))
 
     @ray.method(concurrency_group="control")
     async def start_supervision(self) -> bool:
@@ -254,7 +195,7 @@ def spawn_monitor(
     store_path: str | None = None,
     limit_scale: float = 1.0,
     supervise: bool = True,
-) -> ray.actor.ActorHandle:
+) -> Any:
     """Start the PositionMonitor actor with its options; Ray must be initialised.
 
     The actor gets only small, self-contained arguments (no actor handles), so Ray can restart
@@ -265,14 +206,13 @@ def spawn_monitor(
     path = store_path or cfg.monitor.history_path
     if path != ":memory:":
         path = str(Path(path).expanduser().resolve())
-    cls = ray.remote(  # type: ignore[call-overload]  # ray's overloads omit concurrency_groups
-        concurrency_groups=MONITOR_CONCURRENCY_GROUPS
-    )(PositionMonitorActor)
-    handle = cls.options(**monitor_options(name, namespace)).remote(
-        factory, cfg, execution_mode, None, path, limit_scale
+    handle = ray_calls.start_actor(
+        PositionMonitorActor, monitor_options(name, namespace),
+        factory, cfg, execution_mode, None, path, limit_scale,
+        concurrency_groups=MONITOR_CONCURRENCY_GROUPS,
     )
     if supervise and execution_mode == "live":
-        handle.start_supervision.remote()
+        ray_calls.submit(handle.start_supervision)
     return handle
 
 

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from actors.options import venue_actor_options
-from actors.venue import VenuePositionActor
+from actors.venue_actor import VenuePositionActor
 from factory.config import ModeConfig, resolve_config
 from factory.execution_interface_factory import ExecutionInterfaceFactory
 from factory.interfaces.registry import canonical_venue

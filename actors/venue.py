@@ -1,7 +1,8 @@
-"""VenuePositionActor: one per venue interface, owning its rate limiter, retries and health.
+"""VenueWorker: one per venue interface, owning its rate limiter, retries and health.
 
-`VenueWorker` is the plain class (tested without Ray); `VenuePositionActor` is its thin shell,
-started by `actors.spawn.VenueActorFactory.spawn_position_actors` with the options of
+`VenueWorker` is the plain class (tested without Ray, and free of Ray: an import contract checks
+it); its thin Ray shell is `actors.venue_actor.VenuePositionActor`, started by
+`actors.spawn.VenueActorFactory.spawn_position_actors` with the options of
 `actors.options.venue_actor_options` (named ``venue:<id>``, ``num_cpus=0``, restarted by Ray).
 """
 
@@ -9,11 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import os
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from actors.health import HealthTracker
 from actors.limits import RateLimiter
@@ -24,7 +24,7 @@ from factory.interfaces.base import BasePositionInterface
 from factory.positions import VenueSnapshot, utc
 
 __all__ = [
-    "ActorTransitSource", "VenuePositionActor", "VenueWorker", "current_deadline", "nested_budget",
+    "ActorTransitSource", "TransitActor", "VenueWorker", "current_deadline", "nested_budget",
 ]
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
@@ -213,80 +213,32 @@ class VenueWorker:
         }
 
 
+class TransitActor(Protocol):
+    """A CEX venue's actor as the wallet reads it (`actors.ray_calls.NamedVenueActor`)."""
+
+    venue: str
+
+    async def transfers_in_transit(self, budget_s: float | None) -> list: ...
+
+
 class ActorTransitSource:
     """The wallet's view of a CEX venue's transfers in transit, read from that venue's actor.
 
     The call is bounded by the wallet snapshot's own deadline, so a slow exchange makes the
     wallet report "transfers unknown" for it instead of making the wallet late.
+
+    Args:
+        venue: the CEX venue.
+        actor: how to reach its actor.
     """
 
-    def __init__(self, venue: str):
+    def __init__(self, venue: str, actor: TransitActor):
         self.venue = venue
-        self._handle: Any = None  # the venue actor's Ray handle, looked up on first use
+        self.actor = actor
 
     async def get_transfers_in_transit(self) -> list:
-        import ray
-
-        from actors.options import venue_actor_name
-
         budget = nested_budget(self.venue)
-        if self._handle is None:
-            self._handle = ray.get_actor(venue_actor_name(self.venue))
         try:
-            return await asyncio.wait_for(
-                self._handle.transfers_in_transit.remote(budget), budget
-            )
+            return await asyncio.wait_for(self.actor.transfers_in_transit(budget), budget)
         except TimeoutError:
             raise VenueTimeoutError(self.venue, "transfers in transit not read in time") from None
-        except Exception as exc:
-            self._handle = None  # look the actor up again next time (it may be replaced)
-            cause = getattr(exc, "cause", None)  # a RayTaskError carries the venue's typed error
-            if isinstance(cause, Exception):
-                raise cause from None
-            raise
-
-
-class VenuePositionActor:
-    """Thin Ray shell over `VenueWorker` (one actor per venue)."""
-
-    def __init__(
-        self,
-        venue: str,
-        execution_mode: str,
-        config: Any,
-        factory: Any = None,
-        limit_scale: float = 1.0,
-    ):
-        from factory.execution_interface_factory import ExecutionInterfaceFactory
-
-        factory = factory or ExecutionInterfaceFactory()
-        iface = factory.create_position_interface(venue, execution_mode, config)
-        if execution_mode == "live" and hasattr(iface, "set_transit_sources"):
-            names = iface.venue_config.options.get("transfer_venues") or []
-            enabled = set(iface.mode_config.venues)
-            iface.set_transit_sources(
-                {v: ActorTransitSource(v) for v in names if not enabled or v in enabled}
-            )
-        self.worker = VenueWorker(iface, limit_scale=limit_scale)
-
-    async def snapshot(self, timestamp: Any = None, deadline_s: float | None = None) -> VenueSnapshot:
-        return await self.worker.snapshot(timestamp, deadline_s)
-
-    async def transfers_in_transit(self, deadline_s: float | None = None) -> list:
-        return await self.worker.transfers_in_transit(deadline_s)
-
-    async def prepare(self, deadline_s: float) -> str | None:
-        return await self.worker.prepare(deadline_s)
-
-    def status(self) -> dict[str, Any]:
-        return self.worker.status()
-
-    def ping(self) -> int:
-        """Return the actor's process id (tests kill it to check recovery)."""
-        return os.getpid()
-
-    async def shutdown(self) -> None:
-        await self.worker.interface.close()
-
-    def __repr__(self) -> str:
-        return f"VenuePositionActor({self.worker.venue})"

@@ -290,26 +290,21 @@ class SimulatorActor:
 
     def run(self, config: ModeConfig | dict, start: Any = None, end: Any = None,
             scenario: dict | None = None, reconcile_every_h: float = 24.0) -> BacktestResult:
-        import ray
+        from actors import ray_calls  # loads Ray: a plain backtest in this process never does
 
         result = Simulator(config, self._market, start, end, reconcile_every_h=reconcile_every_h,
                            scenario=scenario).run()
-        result.scenario = {**result.scenario, "node_id": ray.get_runtime_context().get_node_id()}
+        result.scenario = {**result.scenario, "node_id": ray_calls.node_id()}
         return result
 
     def ready(self) -> str:
-        import ray
+        from actors import ray_calls  # loads Ray: a plain backtest in this process never does
 
-        return ray.get_runtime_context().get_node_id()
-
-
-_REMOTE: list[Any] = []
+        return ray_calls.node_id()
 
 
-def spawn_simulator(market_ref: Any, **overrides: Any):
+def spawn_simulator(market_ref: Any, **overrides: Any) -> Any:
     """Start a SimulatorActor with its options (Ray must be initialised)."""
-    import ray
+    from actors import ray_calls  # loads Ray: a plain backtest in this process never does
 
-    if not _REMOTE:
-        _REMOTE.append(ray.remote(SimulatorActor))
-    return _REMOTE[0].options(**simulator_options(**overrides)).remote(market_ref)
+    return ray_calls.start_actor(SimulatorActor, simulator_options(**overrides), market_ref)

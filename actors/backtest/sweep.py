@@ -17,7 +17,8 @@ A sweep file (configs/sweeps/*.yaml) crosses modes x date windows x a grid of ov
 (its node was removed or crashed), the scenario it was running is queued again for the others
 and a replacement actor is started wherever the cluster has room: every scenario completes, and
 since a scenario is deterministic its fingerprint does not depend on where or how often it ran.
-The dispatch loop talks to Ray only through `RayPool`, so it is tested with a stub pool.
+The dispatch loop talks to Ray only through `actors.ray_calls.RayPool`, so it is tested with a
+stub pool.
 """
 
 from __future__ import annotations
@@ -47,7 +48,6 @@ from factory.config import (
 from factory.errors import BasisError, ConfigError
 
 __all__ = [
-    "RayPool",
     "Scenario",
     "SweepConfig",
     "SweepError",
@@ -165,51 +165,6 @@ def expand(cfg: SweepConfig, base: Path = Path("."), source: str = "<sweep>") ->
                 sid = f"{len(out):04d}-{mode.mode}"
                 out.append(Scenario(sid, mode.mode, resolved, w.start, w.end, overrides))
     return out
-
-
-# -- the Ray boundary --------------------------------------------------------------------------
-
-
-class RayPool:
-    """Every Ray call the dispatch loop makes, in one place (stubbed in unit tests)."""
-
-    def __init__(self, market_ref: Any, reconcile_every_h: float = 24.0):
-        import ray
-
-        self._ray = ray
-        self.market_ref = market_ref
-        self.reconcile_every_h = reconcile_every_h
-
-    def spawn(self) -> Any:
-        from actors.backtest.simulator import spawn_simulator
-
-        return spawn_simulator(self.market_ref)
-
-    def ready(self, actor: Any) -> Any:
-        return actor.ready.remote()
-
-    def submit(self, actor: Any, scenario: Scenario) -> Any:
-        return actor.run.remote(scenario.config, scenario.start, scenario.end, scenario.labels(),
-                                self.reconcile_every_h)
-
-    def wait(self, futures: list[Any], timeout_s: float | None) -> list[Any]:
-        done, _ = self._ray.wait(futures, num_returns=1, timeout=timeout_s)
-        return done
-
-    def get(self, future: Any) -> Any:
-        return self._ray.get(future)
-
-    def kill(self, actor: Any) -> None:
-        try:
-            self._ray.kill(actor, no_restart=True)
-        except Exception:  # noqa: BLE001, S110 - already gone
-            pass
-
-    def is_lost(self, exc: BaseException) -> bool:
-        """True when the failure is the actor or its node, not the scenario."""
-        ex = self._ray.exceptions
-        return isinstance(exc, (ex.RayActorError, ex.WorkerCrashedError, ex.NodeDiedError,
-                                ex.ObjectLostError, ex.OwnerDiedError))
 
 
 @dataclass
@@ -343,14 +298,16 @@ def run_sweep(
         actors: how many SimulatorActors (default: the cluster's CPUs).
         progress: called as ``progress(done, total, result)`` after each scenario.
     """
-    import ray
+    from actors import ray_calls  # loads Ray: expanding and checking a sweep never needs it
+    from actors.backtest.simulator import spawn_simulator  # imports the monitor stack; load late
 
     if isinstance(scenarios, SweepConfig):
         reconcile_every_h = scenarios.reconcile_every_h
         scenarios = expand(scenarios)
     check_scenarios(scenarios, market)
     started = time.perf_counter()
-    size = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
-    pool = RayPool(ray.put(market), reconcile_every_h)
+    size = actors or ray_calls.cluster_cpus()
+    market_ref = ray_calls.put(market)
+    pool = ray_calls.RayPool(lambda: spawn_simulator(market_ref), reconcile_every_h)
     results, errors, reruns = dispatch(scenarios, pool, size, progress, max_attempts, timeout_s)
     return SweepResult(scenarios, results, errors, reruns, size, time.perf_counter() - started)

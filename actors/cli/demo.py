@@ -237,13 +237,13 @@ def _run_demo(args: argparse.Namespace) -> int:
                     break
             console.print(f"first complete snapshot after {time.monotonic() - t0:.1f} s "
                           f"({len(snap.venues)} venues)")
-            ray.get(engine.position_monitor.set_expected.remote(dict(snap.positions)))
+            engine.set_expected(snap.positions)
             seen = _watch(engine, _phases(args.quick), sandbox.emulator, live_view)
             final = engine.get_real_positions(None, timeout_s=60)
             console.print(render_snapshot(final, title="basis-monitor demo — final"))
             recovered = _recovered(seen)
             console.print(f"venues seen stale and recovered: {', '.join(recovered) or 'none'}")
-            history = ray.get(engine.position_monitor.get_position_history.remote())
+            history = engine.position_history()
             console.print(f"history: {len(history)} snapshots in {out_dir / 'history.sqlite'}")
             engine.shutdown()
             engine = None

@@ -43,3 +43,16 @@ def test_btc_basis_backtest_snapshot_through_the_actor_handle(engine):
 def test_the_engine_builds_the_factory_before_the_monitor(engine):
     assert engine.init_order == ["factory", "position_monitor"]
     assert ray.get(engine.position_monitor.venues.remote()) == ["binance", "bybit", "okx"]
+
+
+def test_the_engine_sets_the_expected_positions_and_reads_the_history(engine):
+    first = engine.get_real_positions("2024-03-01T00:00:00Z", timeout_s=60)
+    assert first.reconciliation is not None and first.reconciliation.ok
+    engine.set_expected({**ALLOCATION, "okx:Perp:BTCUSDT": -0.5})
+    second = engine.get_real_positions("2024-03-01T08:00:00Z", timeout_s=60)
+    assert second.reconciliation is not None
+    assert [(i.key, i.expected, i.real) for i in second.reconciliation.mismatches] == [
+        ("okx:Perp:BTCUSDT", -0.5, -0.3)]
+    history = engine.position_history()
+    assert [s.timestamp for s in history] == [first.timestamp, second.timestamp]
+    assert engine.position_history(start="2024-03-01T04:00:00Z") == [second]

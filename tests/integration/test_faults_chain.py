@@ -18,7 +18,7 @@ import ray
 
 from actors.engine import EventDrivenStrategyEngine
 from actors.options import venue_actor_options
-from actors.venue import VenuePositionActor
+from actors.venue_actor import VenuePositionActor
 from factory.config import venue_defaults
 from factory.errors import (
     CallRevertedError,

@@ -30,7 +30,7 @@ import yaml
 from actors.cli.main import main
 from actors.engine import EventDrivenStrategyEngine
 from actors.options import venue_actor_options
-from actors.venue import VenuePositionActor
+from actors.venue_actor import VenuePositionActor
 from factory.config import RateLimits, resolve_config, venue_defaults
 from factory.errors import VenueError
 from factory.interfaces.cex.live import CEXLiveBackend

@@ -16,7 +16,7 @@ import pytest
 import ray
 
 from actors.options import venue_actor_options
-from actors.venue import VenuePositionActor
+from actors.venue_actor import VenuePositionActor
 from factory.config import venue_defaults
 from factory.errors import ResponseTooLargeError, is_retryable
 from factory.interfaces.cex.live import CEXLiveBackend

@@ -1,8 +1,10 @@
-"""The PositionMonitor actor's supervision and history, without Ray (actors/monitor_actor.py).
+"""The PositionMonitor actor's supervision and history, without a Ray cluster
+(actors/monitor_actor.py over actors/ray_calls.py and actors/supervisor.py).
 
-All Ray calls towards a venue actor go through `ActorVenueClient`, so the supervisor runs here on
-hand-written venue-actor stubs with knobs (ok, dead for good, restarting, slow) and a stub
-factory that records what it was asked to spawn.
+All Ray calls towards a venue actor go through `actors.ray_calls` (`ActorVenueClient`,
+`RayVenueActors`), so the shell runs here on hand-written venue-actor stubs with knobs (ok, dead
+for good, restarting, slow) that raise Ray's own exceptions, and a stub factory that records what
+it was asked to spawn.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import asyncio
 import pytest
 from ray.exceptions import ActorDiedError, ActorUnavailableError
 
-from actors.monitor_actor import DEADLINE_MARGIN_S, ActorVenueClient, PositionMonitorActor
+from actors.monitor_actor import PositionMonitorActor
+from actors.ray_calls import DEADLINE_MARGIN_S, ActorVenueClient
 from factory.config import resolve_config
 from factory.errors import VenueUnavailableError
 from factory.positions import Position, VenueSnapshot, utc
@@ -112,8 +115,11 @@ async def test_a_factory_that_fails_never_stops_supervision():
     mon = monitor({"binance": StubVenueActor("binance", state="dead"),
                    "okx": StubVenueActor("okx")}, StubFactory(fail=True))
     states = await mon.supervise_once()
-    assert states == {"binance": "replaced", "okx": "alive"}
+    assert states == {"binance": "spawn_failed", "okx": "alive"}
     assert mon.events("venue_actor_started") == []  # nothing started, nothing pretended
+    failed = mon.events("venue_actor_start_failed")
+    assert [(e["venue"], e["detail"]["error"]) for e in failed] == [
+        ("binance", "RuntimeError: cluster full")]
 
 
 async def test_a_snapshot_that_finds_its_actor_dead_hands_it_to_the_supervisor_at_once():
@@ -123,17 +129,17 @@ async def test_a_snapshot_that_finds_its_actor_dead_hands_it_to_the_supervisor_a
     try:
         snap = await mon.get_real_positions(utc(0))
     finally:
-        mon._supervisor.cancel()
+        mon._supervision.cancel()
     reasons = {a.venue: a.message for a in snap.alerts if a.kind == "missing_venue"}
     assert snap.missing == ["okx"] and "VenueUnavailableError" in reasons["okx"]
     assert factory.spawned == ["okx"]
-    assert mon.handles["okx"].state == "ok"  # the replacement answers next time
+    assert mon.actors.current("okx").state == "ok"  # the replacement answers next time
 
 
 async def test_the_venue_actor_gets_the_deadline_minus_the_margin():
     actor = StubVenueActor("okx")
     mon = monitor({"binance": StubVenueActor("binance"), "okx": actor})
-    await ActorVenueClient("okx", mon, 0.5).snapshot(utc(0))
+    await ActorVenueClient("okx", mon.actors, mon.supervisor, 0.5).snapshot(utc(0))
     assert actor.budgets == [pytest.approx(0.5 - DEADLINE_MARGIN_S)]
 
 
@@ -142,7 +148,7 @@ async def test_a_restarting_actor_is_unavailable_and_not_replaced():
     mon = monitor({"binance": StubVenueActor("binance"),
                    "okx": StubVenueActor("okx", state="restarting")}, factory)
     with pytest.raises(VenueUnavailableError, match="restarting"):
-        await ActorVenueClient("okx", mon, 0.5).snapshot(utc(0))
+        await ActorVenueClient("okx", mon.actors, mon.supervisor, 0.5).snapshot(utc(0))
     assert factory.spawned == []
 
 
@@ -154,7 +160,7 @@ async def test_every_snapshot_is_persisted_before_it_is_returned_and_a_slow_venu
         okx.state = "slow"
         second = await mon.get_real_positions(utc(1))
     finally:
-        mon._supervisor.cancel()
+        mon._supervision.cancel()
     assert first.complete and not second.complete
     assert second.venues["okx"].status == "stale" and second.positions["okx:Perp:BTCUSDT"] == -0.3
     assert "VenueTimeoutError" in second.venues["okx"].error
@@ -169,4 +175,4 @@ async def test_the_live_loop_takes_the_asked_number_of_snapshots_and_survives_fa
     try:
         assert await mon.run(interval_s=0.01, count=3) == 3
     finally:
-        mon._supervisor.cancel()
+        mon._supervision.cancel()

@@ -3,6 +3,7 @@ venue's Retry-After and bans stop requests before they leave, deadlines are neve
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -141,13 +142,42 @@ async def test_a_venue_without_transfers_reports_none():
     assert await worker(NoTransit()).transfers_in_transit(deadline_s=1) == []
 
 
+class StubCexActor:
+    """A CEX venue actor as the wallet reaches it: records the budgets, answers after
+    ``delay_s``."""
+
+    def __init__(self, delay_s: float = 0.0):
+        self.venue, self.delay_s = "binance", delay_s
+        self.budgets: list[float | None] = []
+
+    async def transfers_in_transit(self, budget_s):
+        self.budgets.append(budget_s)
+        await asyncio.sleep(self.delay_s)
+        return []
+
+
 async def test_the_wallet_does_not_wait_for_a_cex_actor_when_no_time_is_left():
+    actor = StubCexActor()
     token = venue_module._deadline.set(time.monotonic() + venue_module.NESTED_MARGIN_S / 2)
     try:
         with pytest.raises(VenueTimeoutError, match="no time left"):
-            await ActorTransitSource("binance").get_transfers_in_transit()
+            await ActorTransitSource("binance", actor).get_transfers_in_transit()
     finally:
         venue_module._deadline.reset(token)
+    assert actor.budgets == []  # nothing was asked of the actor
+
+
+async def test_a_slow_cex_actor_makes_its_transfers_late_not_the_wallet():
+    actor = StubCexActor(delay_s=5.0)
+    token = venue_module._deadline.set(time.monotonic() + venue_module.NESTED_MARGIN_S + 0.2)
+    started = time.monotonic()
+    try:
+        with pytest.raises(VenueTimeoutError, match="not read in time"):
+            await ActorTransitSource("binance", actor).get_transfers_in_transit()
+    finally:
+        venue_module._deadline.reset(token)
+    assert time.monotonic() - started < 1.0
+    assert 0 < actor.budgets[0] <= 0.2
 
 
 class Preparing(FakeWire):
