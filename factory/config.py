@@ -39,6 +39,8 @@ __all__ = [
     "RateLimits",
     "ReconciliationConfig",
     "RetrySettings",
+    "StrategyFamily",
+    "StrategySettings",
     "Thresholds",
     "TokenConfig",
     "VenueConfig",
@@ -274,9 +276,19 @@ class MonitorSettings(Frozen):
     max_consecutive_failures: int = Field(default=3, ge=1)
 
 
-class StrategySettings(Frozen):
-    """Strategy parameters used by backtests (and rebalance alerts live)."""
+#: The backtest strategy families; ``strategy.family`` picks one (a mode's name never does).
+#: Each family has one module under ``actors/backtest/strategies/`` that registers it.
+StrategyFamily = Literal["lending", "staking", "basis", "hedged_staking"]
 
+
+class StrategySettings(Frozen):
+    """Strategy parameters used by backtests (and rebalance alerts live).
+
+    ``family`` (required) names the strategy a backtest runs, so renaming a mode never changes
+    which strategy it runs and a config cannot silently run another one.
+    """
+
+    family: StrategyFamily
     spot_venue: str | None = None
     underlying: str | None = None
     lst_share: float = Field(default=0.5, ge=0, le=1)
@@ -300,7 +312,8 @@ class ModeConfig(Frozen):
     ``allocation`` is the initial position per key used by the simulated backend (backtest); it
     also serves as the expected positions for reconciliation until execution records exist.
     ``venue_settings`` overrides the shipped venue configs (partially: fields given replace
-    the defaults).
+    the defaults). ``strategy`` is None for a mode that only monitors (no backtest, no net-delta
+    alert); when given, its ``family`` is required.
     """
 
     mode: str = "adhoc"
@@ -311,7 +324,7 @@ class ModeConfig(Frozen):
     positions: list[PositionKey] = Field(default_factory=list)
     allocation: dict[PositionKey, float] = Field(default_factory=dict)
     hedge: HedgeConfig = Field(default_factory=HedgeConfig)
-    strategy: StrategySettings = Field(default_factory=StrategySettings)
+    strategy: StrategySettings | None = None
     thresholds: Thresholds = Field(default_factory=Thresholds)
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)

@@ -32,7 +32,7 @@ from actors.backtest.data.market import MarketData, parse_instant
 from actors.backtest.data.provenance import Sources, resolve_sources
 from actors.backtest.data.quality import assess_window
 from actors.backtest.results import BacktestResult
-from actors.backtest.strategies.simple import make_strategy
+from actors.backtest.strategies.registry import make_strategy
 from actors.backtest.sync import LedgerSync
 from actors.monitor import PositionMonitor
 from factory.config import ModeConfig, resolve_config
@@ -183,8 +183,8 @@ class Simulator:
         ledgers = {v: iface.ledger for v, iface in monitor.interfaces.items()}
         kinds = {v: iface.kind for v, iface in monitor.interfaces.items()}
         book = Book(cfg.share_class, leg_marks=any(":" in k for k in ticks[0].marks))
-        sync = LedgerSync(book, ledgers, kinds, cfg.strategy.liquidation_threshold,
-                          cfg.strategy.max_ltv)
+        sync = LedgerSync(book, ledgers, kinds, strategy.s.liquidation_threshold,
+                          strategy.s.max_ltv)
         equity = np.empty(len(ticks))
         min_hf = min_mr = math.inf
         breaches = recon_checks = mismatches = 0

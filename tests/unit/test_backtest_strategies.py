@@ -8,7 +8,8 @@ import pytest
 
 from actors.backtest.accounting import Book
 from actors.backtest.simulator import Simulator
-from actors.backtest.strategies.simple import make_strategy, net_delta
+from actors.backtest.strategies.base import net_delta
+from actors.backtest.strategies.registry import make_strategy
 from actors.backtest.sync import LedgerSync
 from actors.monitor import PositionMonitor
 from factory.config import config_dir, load_mode, with_overrides
@@ -92,11 +93,6 @@ def test_lending_and_staking_only_put_all_capital_in_their_single_leg():
 def test_a_loop_target_that_cannot_hold_is_a_config_error(overrides, needle):
     with pytest.raises(ConfigError, match=needle):
         make_strategy(mode("usdt_eth_staking_hedged_leveraged", *overrides))
-
-
-def test_unknown_mode_is_a_config_error():
-    with pytest.raises(ConfigError, match="no backtest strategy"):
-        make_strategy(mode("btc_basis", "mode=whatever"))
 
 
 def test_the_strategy_rehedges_from_the_monitors_net_delta():

@@ -1,6 +1,23 @@
 """What every backtest strategy shares: the `Strategy` base with its rebalance checks, and the
-net delta a strategy reads from a snapshot. The strategies themselves are in
-`actors.backtest.strategies.simple` (and `actors.backtest.strategies.hedged`).
+net delta a strategy reads from a snapshot. The strategies themselves are one module per family
+(`lending`, `staking`, `basis`, `hedged`), registered in `actors.backtest.strategies.registry`.
+
+A strategy opens its positions at the first step (`Strategy.open`) and afterwards may rebalance
+(`Strategy.decide`), reading the monitor's `PortfolioSnapshot` for what a live desk watches: net
+delta per underlying, CEX margin ratios, the AAVE health factor and LTV. Trades go through the
+`Book` (fees, realized PnL); the simulator mirrors them into the venues' ledgers.
+
+Rebalance rules (thresholds from the mode config), checked every ``rebalance_interval_h`` and
+at once when a margin ratio falls below ``min_margin_ratio`` or the health factor below
+``min_health_factor``; nothing trades unless a rule is breached:
+
+- size drift: the carry leg's value differs from its target by more than
+  ``position_deviation`` x equity -> resize to target;
+- hedge: |net delta| > ``delta_tolerance`` x gross exposure -> re-hedge the perps;
+- margin: a venue's margin ratio outside ``[min_margin_ratio, 2 x target - min]`` -> move cash;
+- loop (leveraged): |LTV - ``target_ltv``| > ``ltv_band`` -> re-lever to the target.
+
+``strategy.rebalance: false`` holds the opening positions (a constant hedge) for the whole run.
 """
 
 from __future__ import annotations
@@ -8,6 +25,7 @@ from __future__ import annotations
 from actors.backtest.accounting import Book
 from factory.assets import underlying_of
 from factory.config import ModeConfig
+from factory.errors import ConfigError
 from factory.positions import PortfolioSnapshot, PositionType
 
 __all__ = ["WALLET", "Strategy", "net_delta"]
@@ -52,6 +70,8 @@ class Strategy:
     """
 
     def __init__(self, config: ModeConfig, step_s: int = 3600):
+        if config.strategy is None:
+            raise ConfigError(f"mode {config.mode!r}: strategy: a backtest needs a strategy section")
         self.config = config
         self.s = config.strategy
         self.th = config.thresholds

@@ -1,4 +1,5 @@
-"""Staking carry hedged with perps, plain or looped on AAVE (the two usdt_eth_staking modes).
+"""The hedged_staking family: staking carry hedged with perps, plain or looped on AAVE (the two
+usdt_eth_staking modes).
 
 Simple: ``lst_share`` of equity buys weETH (a spot trade, fee); the rest is CEX margin for ETH
 perp shorts of the same ETH size (weETH x rate). Earns staking + funding.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from actors.backtest.accounting import Book
 from actors.backtest.strategies.base import WALLET, Strategy, _lst_of, net_delta
+from actors.backtest.strategies.registry import register
 from factory.config import ModeConfig
 from factory.errors import ConfigError
 from factory.positions import PortfolioSnapshot
@@ -23,6 +25,7 @@ __all__ = ["HedgedStakingStrategy"]
 AAVE = "aave_v3"
 
 
+@register("hedged_staking")
 class HedgedStakingStrategy(Strategy):
     """usdt_eth_staking_hedged_simple (``target_ltv`` 0) and _leveraged (``target_ltv`` > 0)."""
 
