@@ -59,7 +59,7 @@ class LedgerSync:
         self.book = book
         self.ledgers = dict(ledgers)
         self.kinds = dict(kinds)
-        self.lt = liquidation_threshold
+        self.liquidation_threshold = liquidation_threshold
         self.max_ltv = max_ltv
         self.mmr = mmr
         self._synced: dict[str, float] = {}
@@ -160,8 +160,8 @@ class LedgerSync:
             quote="USD",
             total_collateral=coll,
             total_debt=debt,
-            health_factor=coll * self.lt / debt if debt > 0 else None,
+            health_factor=coll * self.liquidation_threshold / debt if debt > 0 else None,
             ltv=self.max_ltv,
-            liquidation_threshold=self.lt,
+            liquidation_threshold=self.liquidation_threshold,
         )
         return {}, account

@@ -107,7 +107,7 @@ def test_the_strategy_rehedges_from_the_monitors_net_delta():
     snap = asyncio.run(monitor.get_real_positions(0))
     spot = book.get("binance:BaseToken:BTC")
     assert net_delta(snap, "BTC") > cfg.thresholds.delta_tolerance * spot
-    assert strategy.decide(strategy.every, book, snap) is True
+    assert strategy.decide(strategy.rebalance_every_steps, book, snap) is True
     sync.push()
     after = asyncio.run(monitor.get_real_positions(0))
     assert abs(net_delta(after, "BTC")) < 1e-9

@@ -73,10 +73,10 @@ class Strategy:
         if config.strategy is None:
             raise ConfigError(f"mode {config.mode!r}: strategy: a backtest needs a strategy section")
         self.config = config
-        self.s = config.strategy
-        self.th = config.thresholds
-        self.fee = self.s.fee_rate
-        self.every = max(1, round(self.s.rebalance_interval_h * 3600 / step_s))
+        self.settings = config.strategy
+        self.thresholds = config.thresholds
+        self.fee = self.settings.fee_rate
+        self.rebalance_every_steps = max(1, round(self.settings.rebalance_interval_h * 3600 / step_s))
         self.splits = dict(config.hedge.splits)
         self.rebalances = 0
 
@@ -99,19 +99,19 @@ class Strategy:
     # -- shared helpers ------------------------------------------------------------------
 
     def _due(self, step: int, snapshot: PortfolioSnapshot) -> bool:
-        if not self.s.rebalance:
+        if not self.settings.rebalance:
             return False
-        if step % self.every == 0:
+        if step % self.rebalance_every_steps == 0:
             return True
-        if any(r < self.th.min_margin_ratio for r in _margin_ratios(snapshot)):
+        if any(r < self.thresholds.min_margin_ratio for r in _margin_ratios(snapshot)):
             return True
-        hf = [h for h in snapshot.risk.health_factor.values() if h is not None]
-        return any(h < self.th.min_health_factor for h in hf)
+        known = [h for h in snapshot.risk.health_factor.values() if h is not None]
+        return any(h < self.thresholds.min_health_factor for h in known)
 
     def _margin_off(self, snapshot: PortfolioSnapshot) -> bool:
-        lo = self.th.min_margin_ratio
-        hi = 2 * self.th.target_margin_ratio - lo
-        return any(not lo <= r <= hi for r in _margin_ratios(snapshot))
+        low = self.thresholds.min_margin_ratio
+        high = 2 * self.thresholds.target_margin_ratio - low
+        return any(not low <= r <= high for r in _margin_ratios(snapshot))
 
     def _cash_key(self, venue: str) -> str:
         return f"{venue}:BaseToken:USDT"
@@ -141,9 +141,9 @@ class Strategy:
     def set_hedge(self, book: Book, perp_keys: dict[str, str], short_qty: float) -> None:
         """Set the perp legs to a total short of ``short_qty`` split over the venues."""
         for venue, key in perp_keys.items():
-            dq = -short_qty * self.splits[venue] - book.get(key)
-            if abs(dq) > 1e-12 * max(1.0, abs(short_qty)):
-                book.trade_perp(key, dq, self.fee)
+            qty_change = -short_qty * self.splits[venue] - book.get(key)
+            if abs(qty_change) > 1e-12 * max(1.0, abs(short_qty)):
+                book.trade_perp(key, qty_change, self.fee)
 
 
 def _lst_of(config: ModeConfig) -> tuple[str, str]:

@@ -22,34 +22,37 @@ class BasisStrategy(Strategy):
 
     def __init__(self, config: ModeConfig, step_s: int = 3600):
         super().__init__(config, step_s)
-        if not self.s.underlying or not self.s.spot_venue or not self.splits:
+        if not self.settings.underlying or not self.settings.spot_venue or not self.splits:
             raise ConfigError(
                 f"{config.mode}: a basis mode needs strategy.underlying, strategy.spot_venue "
                 "and hedge.splits"
             )
-        self.u = self.s.underlying
-        self.spot_key = f"{self.s.spot_venue}:BaseToken:{self.u}"
-        self.spot_cash = self._cash_key(self.s.spot_venue)
-        self.perp_keys = {v: f"{v}:Perp:{self.u}USDT" for v in self.splits}
+        self.underlying = self.settings.underlying
+        self.spot_key = f"{self.settings.spot_venue}:BaseToken:{self.underlying}"
+        self.spot_cash = self._cash_key(self.settings.spot_venue)
+        self.perp_keys = {v: f"{v}:Perp:{self.underlying}USDT" for v in self.splits}
 
     def columns(self) -> list[str]:
-        return [f"spot.{self.u}", f"perp.{self.u}", f"funding.{self.u}"]
+        under = self.underlying
+        return [f"spot.{under}", f"perp.{under}", f"funding.{under}"]
 
     def target_qty(self, book: Book) -> float:
-        t = book.tick
-        m = self.th.target_margin_ratio
-        return book.equity() / (t.usd[self.u] * (1 + self.fee) + t.marks[self.u] * (m + self.fee))
+        tick, under = book.tick, self.underlying
+        margin_ratio = self.thresholds.target_margin_ratio
+        return book.equity() / (
+            tick.usd[under] * (1 + self.fee) + tick.marks[under] * (margin_ratio + self.fee)
+        )
 
     def _set_spot(self, book: Book, qty: float) -> None:
-        dq = qty - book.get(self.spot_key)
-        price = book.tick.usd[self.u]
+        qty_change = qty - book.get(self.spot_key)
+        price = book.tick.usd[self.underlying]
         wallet = self._cash_key(WALLET)
-        if dq > 0:
-            cost = dq * price / (1 - self.fee)
+        if qty_change > 0:
+            cost = qty_change * price / (1 - self.fee)
             book.transfer(wallet, self.spot_cash, cost)
             book.swap(self.spot_cash, self.spot_key, cost, self.fee)
-        elif dq < 0:
-            got = book.swap(self.spot_key, self.spot_cash, -dq, self.fee)
+        elif qty_change < 0:
+            got = book.swap(self.spot_key, self.spot_cash, -qty_change, self.fee)
             book.transfer(self.spot_cash, wallet, got)
 
     def _rebalance(self, book: Book, resize: bool) -> None:
@@ -66,10 +69,12 @@ class BasisStrategy(Strategy):
         if not self._due(step, snapshot):
             return False
         held = book.get(self.spot_key)
-        price = book.tick.usd[self.u]
+        price = book.tick.usd[self.underlying]
         equity = book.equity()
-        drift = abs(held - self.target_qty(book)) * price > self.th.position_deviation * equity
-        unhedged = abs(net_delta(snapshot, self.u)) > self.th.delta_tolerance * max(held, 1e-12)
+        limits = self.thresholds
+        drift = abs(held - self.target_qty(book)) * price > limits.position_deviation * equity
+        unhedged = (abs(net_delta(snapshot, self.underlying))
+                    > limits.delta_tolerance * max(held, 1e-12))
         if not (drift or unhedged or self._margin_off(snapshot)):
             return False
         self._rebalance(book, resize=drift)

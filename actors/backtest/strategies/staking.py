@@ -16,10 +16,10 @@ class StakingStrategy(Strategy):
 
     def __init__(self, config: ModeConfig, step_s: int = 3600):
         super().__init__(config, step_s)
-        self.lst_key, self.lst = _lst_of(config)
+        self.lst_key, self.lst_symbol = _lst_of(config)
 
     def columns(self) -> list[str]:
-        return [f"lst.{self.lst}"]
+        return [f"lst.{self.lst_symbol}"]
 
     def open(self, book: Book) -> None:
         book.swap(self.capital_key, self.lst_key, book.get(self.capital_key), 0.0)
