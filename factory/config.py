@@ -30,6 +30,7 @@ from factory.yamlfile import StrictLoader, read_yaml
 __all__ = [
     "CONFIG_DIR",
     "MIN_INTERVAL_S",
+    "VENUE_ALIASES",
     "Credentials",
     "EndpointCost",
     "HedgeConfig",
@@ -67,6 +68,10 @@ def config_dir() -> Path:
 def env_name(venue: str, suffix: str) -> str:
     """Return the fixed environment variable name, e.g. ``BASIS_BINANCE_API_KEY``."""
     return f"BASIS_{venue.upper()}_{suffix}"
+
+
+#: Other names a venue may be given in a mode (``aave`` is ``aave_v3``): alias -> venue id.
+VENUE_ALIASES = {"aave": "aave_v3"}
 
 
 class Frozen(BaseModel):
@@ -336,21 +341,21 @@ class ModeConfig(Frozen):
         problems: list[str] = []
         enabled: set[str] = set()
         for i, venue in enumerate(self.venues):
-            canonical = _ALIASES.get(venue, venue)
+            canonical = VENUE_ALIASES.get(venue, venue)
             if canonical in enabled:
                 problems.append(f"venues.{i}: venue {venue!r} is listed twice")
             enabled.add(canonical)
         listed = f"[{', '.join(self.venues)}]"
         for i, key in enumerate(self.positions):
-            if _ALIASES.get(key.venue, key.venue) not in enabled:
+            if VENUE_ALIASES.get(key.venue, key.venue) not in enabled:
                 problems.append(f"positions.{i}: position {key} is on venue {key.venue!r}, "
                                 f"not in venues {listed}")
         for key in self.allocation:
-            if _ALIASES.get(key.venue, key.venue) not in enabled:
+            if VENUE_ALIASES.get(key.venue, key.venue) not in enabled:
                 problems.append(f"allocation.{key}: position {key} is on venue {key.venue!r}, "
                                 f"not in venues {listed}")
         for venue in self.hedge.splits:
-            if _ALIASES.get(venue, venue) not in enabled:
+            if VENUE_ALIASES.get(venue, venue) not in enabled:
                 problems.append(f"hedge.splits.{venue}: hedge split venue {venue!r} is not in "
                                 f"venues {listed}")
         if problems:
@@ -359,13 +364,10 @@ class ModeConfig(Frozen):
 
     def venue_config(self, venue: str) -> VenueConfig:
         """Return this mode's settings for a venue (override or shipped default)."""
-        venue = _ALIASES.get(venue, venue)
+        venue = VENUE_ALIASES.get(venue, venue)
         if venue in self.venue_settings:
             return self.venue_settings[venue]
         return venue_defaults()[venue]
-
-
-_ALIASES = {"aave": "aave_v3"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -457,7 +459,7 @@ def _with_venue_defaults(raw: dict, source: str) -> dict:
     defaults = venue_defaults()
     merged = {}
     for venue, override in settings.items():
-        base = defaults.get(_ALIASES.get(venue) or venue)
+        base = defaults.get(VENUE_ALIASES.get(venue) or venue)
         if base is not None and isinstance(override, dict):
             merged[venue] = _merge(base.model_dump(mode="json"), override)
         else:
@@ -487,7 +489,7 @@ def load_mode(path: str | Path) -> ModeConfig:
 
 def supported_venues(mode: ModeConfig) -> list[str]:
     """Return the venue ids a mode may enable: the shipped ones, its own, and aliases."""
-    return sorted(set(venue_defaults()) | set(mode.venue_settings) | set(_ALIASES))
+    return sorted(set(venue_defaults()) | set(mode.venue_settings) | set(VENUE_ALIASES))
 
 
 def _require_venues(mode: ModeConfig, source: str) -> None:

@@ -28,7 +28,7 @@ from factory.config import ModeConfig
 from factory.errors import ConfigError
 from factory.positions import PortfolioSnapshot, PositionType
 
-__all__ = ["WALLET", "Strategy", "net_delta"]
+__all__ = ["WALLET", "Strategy", "lst_of", "net_delta"]
 
 WALLET = "wallet"
 
@@ -146,7 +146,7 @@ class Strategy:
                 book.trade_perp(key, qty_change, self.fee)
 
 
-def _lst_of(config: ModeConfig) -> tuple[str, str]:
+def lst_of(config: ModeConfig) -> tuple[str, str]:
     """Return the LST key and token of a mode (its LST position, default etherfi weETH)."""
     for key in config.positions:
         if key.type == PositionType.LST:

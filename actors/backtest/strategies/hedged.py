@@ -14,7 +14,7 @@ Leveraged: the same net ETH is held as an AAVE v3 loop (weETH collateral, WETH d
 from __future__ import annotations
 
 from actors.backtest.accounting import Book
-from actors.backtest.strategies.base import WALLET, Strategy, _lst_of, net_delta
+from actors.backtest.strategies.base import WALLET, Strategy, lst_of, net_delta
 from actors.backtest.strategies.registry import register
 from factory.config import ModeConfig
 from factory.errors import ConfigError
@@ -32,7 +32,7 @@ class HedgedStakingStrategy(Strategy):
     def __init__(self, config: ModeConfig, step_s: int = 3600):
         super().__init__(config, step_s)
         self.underlying = self.settings.underlying or "ETH"
-        self.lst_key, self.lst_symbol = _lst_of(config)
+        self.lst_key, self.lst_symbol = lst_of(config)
         self.leveraged = self.settings.target_ltv > 0
         self.target_ltv = self.settings.target_ltv
         self.collateral_key = f"{AAVE}:aToken:a{self.lst_symbol}"

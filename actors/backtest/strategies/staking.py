@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actors.backtest.accounting import Book
-from actors.backtest.strategies.base import Strategy, _lst_of
+from actors.backtest.strategies.base import Strategy, lst_of
 from actors.backtest.strategies.registry import register
 from factory.config import ModeConfig
 
@@ -16,7 +16,7 @@ class StakingStrategy(Strategy):
 
     def __init__(self, config: ModeConfig, step_s: int = 3600):
         super().__init__(config, step_s)
-        self.lst_key, self.lst_symbol = _lst_of(config)
+        self.lst_key, self.lst_symbol = lst_of(config)
 
     def columns(self) -> list[str]:
         return [f"lst.{self.lst_symbol}"]
