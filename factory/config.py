@@ -15,7 +15,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -24,6 +23,7 @@ from pydantic import (
 )
 
 from factory.errors import ConfigError, MissingCredentialError
+from factory.models import FiniteFrozenModel
 from factory.positions import PositionKey
 from factory.yamlfile import StrictLoader, read_yaml
 
@@ -74,16 +74,11 @@ def env_name(venue: str, suffix: str) -> str:
 VENUE_ALIASES = {"aave": "aave_v3"}
 
 
-class Frozen(BaseModel):
-    # NaN and infinity are never a valid setting (a NaN split or deadline passes every bound)
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-
 # ---------------------------------------------------------------------------------------------
 # venues
 
 
-class RateLimitPool(Frozen):
+class RateLimitPool(FiniteFrozenModel):
     """A weighted budget shared by some endpoints: ``limit`` weight per ``window_s`` seconds."""
 
     name: str
@@ -93,7 +88,7 @@ class RateLimitPool(Frozen):
     source: str = ""
 
 
-class EndpointCost(Frozen):
+class EndpointCost(FiniteFrozenModel):
     """What one REST endpoint costs, in the venue's published weight, and from which pools."""
 
     name: str
@@ -104,7 +99,7 @@ class EndpointCost(Frozen):
     source: str = ""
 
 
-class RateLimits(Frozen):
+class RateLimits(FiniteFrozenModel):
     """Pools plus endpoint weights; ``scale`` shrinks every pool (sandbox tests)."""
 
     pools: list[RateLimitPool] = Field(default_factory=list)
@@ -127,7 +122,7 @@ class RateLimits(Frozen):
         return next((e for e in self.endpoints if e.name == name), None)
 
 
-class RetrySettings(Frozen):
+class RetrySettings(FiniteFrozenModel):
     """Exponential backoff with full jitter, bounded attempts, capped delay."""
 
     max_attempts: int = Field(default=4, ge=1)
@@ -135,7 +130,7 @@ class RetrySettings(Frozen):
     max_delay_s: float = Field(default=2.0, gt=0)
 
 
-class Credentials(Frozen):
+class Credentials(FiniteFrozenModel):
     """Names of the environment variables holding a venue's credentials (never the values)."""
 
     api_key_env: str | None = None
@@ -159,7 +154,7 @@ class Credentials(Frozen):
         return SecretStr(value)
 
 
-class TokenConfig(Frozen):
+class TokenConfig(FiniteFrozenModel):
     """An ERC-20 token: address and decimals."""
 
     address: str
@@ -174,7 +169,7 @@ class TokenConfig(Frozen):
         return v
 
 
-class VenueConfig(Frozen):
+class VenueConfig(FiniteFrozenModel):
     """One venue: how to reach it, what it costs, which credentials it needs.
 
     ``api_base_url`` (or ``BASIS_<VENUE>_API_BASE_URL``) re-roots every REST URL of the venue at
@@ -224,7 +219,7 @@ class VenueConfig(Frozen):
 # modes
 
 
-class HedgeConfig(Frozen):
+class HedgeConfig(FiniteFrozenModel):
     """How the hedge leg is split across venues (fractions summing to 1)."""
 
     splits: dict[str, float] = Field(default_factory=dict)
@@ -240,7 +235,7 @@ class HedgeConfig(Frozen):
         return v
 
 
-class Thresholds(Frozen):
+class Thresholds(FiniteFrozenModel):
     """Alert and rebalance thresholds (fractions, not percent)."""
 
     delta_tolerance: float = Field(default=0.005, ge=0)
@@ -252,7 +247,7 @@ class Thresholds(Frozen):
     funding_threshold: float = 0.0
 
 
-class ReconciliationConfig(Frozen):
+class ReconciliationConfig(FiniteFrozenModel):
     """Tolerances: mismatch when |expected - real| > max(abs_tol, rel_tol x |expected|)."""
 
     abs_tol: float = Field(default=1e-8, ge=0)
@@ -272,7 +267,7 @@ class ReconciliationConfig(Frozen):
 MIN_INTERVAL_S = 1.0
 
 
-class MonitorSettings(Frozen):
+class MonitorSettings(FiniteFrozenModel):
     """The supervising monitor: deadline, refresh interval, history file."""
 
     deadline_s: float = Field(default=2.0, gt=0)
@@ -286,7 +281,7 @@ class MonitorSettings(Frozen):
 StrategyFamily = Literal["lending", "staking", "basis", "hedged_staking"]
 
 
-class StrategySettings(Frozen):
+class StrategySettings(FiniteFrozenModel):
     """Strategy parameters used by backtests (and rebalance alerts live).
 
     ``family`` (required) names the strategy a backtest runs, so renaming a mode never changes
@@ -311,7 +306,7 @@ class StrategySettings(Frozen):
     )
 
 
-class ModeConfig(Frozen):
+class ModeConfig(FiniteFrozenModel):
     """A strategy mode: venues, subscribed positions, hedge split, thresholds, tolerances.
 
     ``allocation`` is the initial position per key used by the simulated backend (backtest); it
