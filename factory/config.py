@@ -44,6 +44,7 @@ __all__ = [
     "StrategySettings",
     "Thresholds",
     "TokenConfig",
+    "UsedWeightHeader",
     "VenueConfig",
     "config_dir",
     "env_name",
@@ -99,13 +100,54 @@ class EndpointCost(FiniteFrozenModel):
     source: str = ""
 
 
+class UsedWeightHeader(FiniteFrozenModel):
+    """A response header in which the venue reports the weight it counted in one window.
+
+    The header's name is ``prefix`` followed by the window: a whole number and a unit letter
+    (binance ``X-MBX-USED-WEIGHT-1M``: 1 x 60 s). Names compare case-insensitively. The count is
+    adopted, when higher than the limiter's own, into the answering endpoint's pools that are in
+    ``pools`` (all of them when empty) and whose ``window_s`` is that window.
+    """
+
+    prefix: str = Field(min_length=1)
+    units_s: dict[str, float] = Field(min_length=1)
+    pools: list[str] = Field(default_factory=list)
+    source: str = ""
+
+    @field_validator("units_s")
+    @classmethod
+    def _unit_letters(cls, v: dict[str, float]) -> dict[str, float]:
+        for unit, seconds in v.items():
+            if len(unit) != 1 or not unit.isalpha():
+                raise ValueError(f"unit {unit!r} must be one letter (S, M, H, D)")
+            if seconds <= 0:
+                raise ValueError(f"unit {unit!r}: seconds must be > 0, got {seconds:g}")
+        return v
+
+    def window_s(self, header: str) -> float | None:
+        """Return the window a header name reports on, or None when it is not this header."""
+        name, prefix = header.lower(), self.prefix.lower()
+        if not name.startswith(prefix):
+            return None
+        count, unit = name[len(prefix):-1], name[-1:]
+        units = {u.lower(): s for u, s in self.units_s.items()}
+        if not count.isdigit() or unit not in units:
+            return None
+        return int(count) * units[unit]
+
+
 class RateLimits(FiniteFrozenModel):
-    """Pools plus endpoint weights; ``scale`` shrinks every pool (sandbox tests)."""
+    """Pools plus endpoint weights; ``scale`` shrinks every pool (sandbox tests).
+
+    ``used_weight_headers`` name the headers in which the venue reports its own count (none:
+    the limiter keeps its own count only).
+    """
 
     pools: list[RateLimitPool] = Field(default_factory=list)
     endpoints: list[EndpointCost] = Field(default_factory=list)
     ban_after_violations: int | None = Field(default=None, ge=1)
     ban_s: float | None = Field(default=None, gt=0)
+    used_weight_headers: list[UsedWeightHeader] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _pools_exist(self) -> RateLimits:
@@ -116,6 +158,11 @@ class RateLimits(FiniteFrozenModel):
             for pool in ep.pools:
                 if pool not in names:
                     raise ValueError(f"endpoint {ep.name!r} uses unknown pool {pool!r}")
+        for header in self.used_weight_headers:
+            for pool in header.pools:
+                if pool not in names:
+                    raise ValueError(f"used-weight header {header.prefix!r} names unknown "
+                                     f"pool {pool!r}")
         return self
 
     def endpoint(self, name: str) -> EndpointCost | None:
