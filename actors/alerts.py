@@ -55,7 +55,7 @@ def evaluate_alerts(
                 kind="margin_ratio", venue=venue, value=ratio, threshold=th.min_margin_ratio,
                 message=f"{venue} margin ratio {ratio:.3f} below {th.min_margin_ratio:g}",
             ))
-    underlying = config.strategy.underlying
+    underlying = config.strategy.underlying if config.strategy else None
     net = snapshot.net_exposure.get(underlying) if underlying else None
     if underlying and net is not None:
         gross = _gross(snapshot, underlying)

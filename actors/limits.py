@@ -12,7 +12,9 @@ latency. Server feedback tightens the local view:
   venue's limiter (snapshots, funding, the wallet's transfer reads) waits in the same line, so
   the end of a Retry-After never sends a burst;
 - a 418 (IP ban) blocks every call to the venue until it expires, then slow-starts every pool;
-- a used-weight header higher than our own count (binance ``X-MBX-USED-WEIGHT-1M``) is adopted.
+- a used-weight header the venue config names (``rate_limits.used_weight_headers``, e.g.
+  binance ``X-MBX-USED-WEIGHT-1M``) reporting more than our own count is adopted into the
+  endpoint's pools of that window; a venue without one keeps its own count only.
 
 Acquire and release are paired by ``async with limiter.request(endpoint) as answer:`` (set
 ``answer.status``/``answer.headers``); the CEX request hooks call `acquire` and `complete`.
@@ -24,6 +26,7 @@ sleep.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import weakref
 from collections import Counter, deque
@@ -344,14 +347,26 @@ class RateLimiter:
             until = now + (retry_after_s if retry_after_s is not None else 1.0)
             self._throttle(self._refused_pools(pools), until)
         for name, value in headers.items():
-            if name.startswith("x-mbx-used-weight-") and name.endswith("m"):
-                try:
-                    used = float(value)
-                except ValueError:
+            self._adopt_reported(name, value, pools, now)
+
+    def _adopt_reported(self, header: str, value: str, pools: list[str], now: float) -> None:
+        """Adopt a used-weight header of the venue's config into the pools of its window."""
+        for spec in self.limits.used_weight_headers:
+            window_s = spec.window_s(header)
+            if window_s is None:
+                continue
+            try:
+                used = float(value)
+            except ValueError:
+                return
+            if not math.isfinite(used):
+                return
+            for p in pools:
+                if spec.pools and p not in spec.pools:
                     continue
-                for p in pools:
-                    if abs(self.pools[p].window_s - 60.0) < 1e-9:
-                        self.pools[p].adopt_used(used, now)
+                if abs(self.pools[p].window_s - window_s) < 1e-9:
+                    self.pools[p].adopt_used(used, now)
+            return
 
     def _ban(self, until: float) -> None:
         self.banned_until = max(self.banned_until, until)

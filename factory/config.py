@@ -15,7 +15,6 @@ from typing import Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -24,6 +23,7 @@ from pydantic import (
 )
 
 from factory.errors import ConfigError, MissingCredentialError
+from factory.models import FiniteFrozenModel
 from factory.positions import PositionKey
 from factory.yamlfile import StrictLoader, read_yaml
 
@@ -31,6 +31,7 @@ __all__ = [
     "CONFIG_DIR",
     "DEFAULT_HISTORY_PATH",
     "MIN_INTERVAL_S",
+    "VENUE_ALIASES",
     "Credentials",
     "EndpointCost",
     "HedgeConfig",
@@ -40,8 +41,11 @@ __all__ = [
     "RateLimits",
     "ReconciliationConfig",
     "RetrySettings",
+    "StrategyFamily",
+    "StrategySettings",
     "Thresholds",
     "TokenConfig",
+    "UsedWeightHeader",
     "VenueConfig",
     "config_dir",
     "env_name",
@@ -69,16 +73,15 @@ def env_name(venue: str, suffix: str) -> str:
     return f"BASIS_{venue.upper()}_{suffix}"
 
 
-class Frozen(BaseModel):
-    # NaN and infinity are never a valid setting (a NaN split or deadline passes every bound)
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+#: Other names a venue may be given in a mode (``aave`` is ``aave_v3``): alias -> venue id.
+VENUE_ALIASES = {"aave": "aave_v3"}
 
 
 # ---------------------------------------------------------------------------------------------
 # venues
 
 
-class RateLimitPool(Frozen):
+class RateLimitPool(FiniteFrozenModel):
     """A weighted budget shared by some endpoints: ``limit`` weight per ``window_s`` seconds."""
 
     name: str
@@ -88,7 +91,7 @@ class RateLimitPool(Frozen):
     source: str = ""
 
 
-class EndpointCost(Frozen):
+class EndpointCost(FiniteFrozenModel):
     """What one REST endpoint costs, in the venue's published weight, and from which pools."""
 
     name: str
@@ -99,13 +102,54 @@ class EndpointCost(Frozen):
     source: str = ""
 
 
-class RateLimits(Frozen):
-    """Pools plus endpoint weights; ``scale`` shrinks every pool (sandbox tests)."""
+class UsedWeightHeader(FiniteFrozenModel):
+    """A response header in which the venue reports the weight it counted in one window.
+
+    The header's name is ``prefix`` followed by the window: a whole number and a unit letter
+    (binance ``X-MBX-USED-WEIGHT-1M``: 1 x 60 s). Names compare case-insensitively. The count is
+    adopted, when higher than the limiter's own, into the answering endpoint's pools that are in
+    ``pools`` (all of them when empty) and whose ``window_s`` is that window.
+    """
+
+    prefix: str = Field(min_length=1)
+    units_s: dict[str, float] = Field(min_length=1)
+    pools: list[str] = Field(default_factory=list)
+    source: str = ""
+
+    @field_validator("units_s")
+    @classmethod
+    def _unit_letters(cls, v: dict[str, float]) -> dict[str, float]:
+        for unit, seconds in v.items():
+            if len(unit) != 1 or not unit.isalpha():
+                raise ValueError(f"unit {unit!r} must be one letter (S, M, H, D)")
+            if seconds <= 0:
+                raise ValueError(f"unit {unit!r}: seconds must be > 0, got {seconds:g}")
+        return v
+
+    def window_s(self, header: str) -> float | None:
+        """Return the window a header name reports on, or None when it is not this header."""
+        name, prefix = header.lower(), self.prefix.lower()
+        if not name.startswith(prefix):
+            return None
+        count, unit = name[len(prefix):-1], name[-1:]
+        units = {u.lower(): s for u, s in self.units_s.items()}
+        if not count.isdigit() or unit not in units:
+            return None
+        return int(count) * units[unit]
+
+
+class RateLimits(FiniteFrozenModel):
+    """Pools plus endpoint weights; ``scale`` shrinks every pool (sandbox tests).
+
+    ``used_weight_headers`` name the headers in which the venue reports its own count (none:
+    the limiter keeps its own count only).
+    """
 
     pools: list[RateLimitPool] = Field(default_factory=list)
     endpoints: list[EndpointCost] = Field(default_factory=list)
     ban_after_violations: int | None = Field(default=None, ge=1)
     ban_s: float | None = Field(default=None, gt=0)
+    used_weight_headers: list[UsedWeightHeader] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _pools_exist(self) -> RateLimits:
@@ -116,13 +160,18 @@ class RateLimits(Frozen):
             for pool in ep.pools:
                 if pool not in names:
                     raise ValueError(f"endpoint {ep.name!r} uses unknown pool {pool!r}")
+        for header in self.used_weight_headers:
+            for pool in header.pools:
+                if pool not in names:
+                    raise ValueError(f"used-weight header {header.prefix!r} names unknown "
+                                     f"pool {pool!r}")
         return self
 
     def endpoint(self, name: str) -> EndpointCost | None:
         return next((e for e in self.endpoints if e.name == name), None)
 
 
-class RetrySettings(Frozen):
+class RetrySettings(FiniteFrozenModel):
     """Exponential backoff with full jitter, bounded attempts, capped delay."""
 
     max_attempts: int = Field(default=4, ge=1)
@@ -130,7 +179,7 @@ class RetrySettings(Frozen):
     max_delay_s: float = Field(default=2.0, gt=0)
 
 
-class Credentials(Frozen):
+class Credentials(FiniteFrozenModel):
     """Names of the environment variables holding a venue's credentials (never the values)."""
 
     api_key_env: str | None = None
@@ -154,7 +203,7 @@ class Credentials(Frozen):
         return SecretStr(value)
 
 
-class TokenConfig(Frozen):
+class TokenConfig(FiniteFrozenModel):
     """An ERC-20 token: address and decimals."""
 
     address: str
@@ -169,7 +218,7 @@ class TokenConfig(Frozen):
         return v
 
 
-class VenueConfig(Frozen):
+class VenueConfig(FiniteFrozenModel):
     """One venue: how to reach it, what it costs, which credentials it needs.
 
     ``api_base_url`` (or ``BASIS_<VENUE>_API_BASE_URL``) re-roots every REST URL of the venue at
@@ -219,7 +268,7 @@ class VenueConfig(Frozen):
 # modes
 
 
-class HedgeConfig(Frozen):
+class HedgeConfig(FiniteFrozenModel):
     """How the hedge leg is split across venues (fractions summing to 1)."""
 
     splits: dict[str, float] = Field(default_factory=dict)
@@ -235,7 +284,7 @@ class HedgeConfig(Frozen):
         return v
 
 
-class Thresholds(Frozen):
+class Thresholds(FiniteFrozenModel):
     """Alert and rebalance thresholds (fractions, not percent)."""
 
     delta_tolerance: float = Field(default=0.005, ge=0)
@@ -247,7 +296,7 @@ class Thresholds(Frozen):
     funding_threshold: float = 0.0
 
 
-class ReconciliationConfig(Frozen):
+class ReconciliationConfig(FiniteFrozenModel):
     """Tolerances: mismatch when |expected - real| > max(abs_tol, rel_tol x |expected|)."""
 
     abs_tol: float = Field(default=1e-8, ge=0)
@@ -269,7 +318,7 @@ MIN_INTERVAL_S = 1.0
 DEFAULT_HISTORY_PATH = "var/history.sqlite"
 
 
-class MonitorSettings(Frozen):
+class MonitorSettings(FiniteFrozenModel):
     """The supervising monitor: deadline, refresh interval, history file."""
 
     deadline_s: float = Field(default=2.0, gt=0)
@@ -278,9 +327,19 @@ class MonitorSettings(Frozen):
     max_consecutive_failures: int = Field(default=3, ge=1)
 
 
-class StrategySettings(Frozen):
-    """Strategy parameters used by backtests (and rebalance alerts live)."""
+#: The backtest strategy families; ``strategy.family`` picks one (a mode's name never does).
+#: Each family has one module under ``actors/backtest/strategies/`` that registers it.
+StrategyFamily = Literal["lending", "staking", "basis", "hedged_staking"]
 
+
+class StrategySettings(FiniteFrozenModel):
+    """Strategy parameters used by backtests (and rebalance alerts live).
+
+    ``family`` (required) names the strategy a backtest runs, so renaming a mode never changes
+    which strategy it runs and a config cannot silently run another one.
+    """
+
+    family: StrategyFamily
     spot_venue: str | None = None
     underlying: str | None = None
     lst_share: float = Field(default=0.5, ge=0, le=1)
@@ -298,13 +357,14 @@ class StrategySettings(Frozen):
     )
 
 
-class ModeConfig(Frozen):
+class ModeConfig(FiniteFrozenModel):
     """A strategy mode: venues, subscribed positions, hedge split, thresholds, tolerances.
 
     ``allocation`` is the initial position per key used by the simulated backend (backtest); it
     also serves as the expected positions for reconciliation until execution records exist.
     ``venue_settings`` overrides the shipped venue configs (partially: fields given replace
-    the defaults).
+    the defaults). ``strategy`` is None for a mode that only monitors (no backtest, no net-delta
+    alert); when given, its ``family`` is required.
     """
 
     mode: str = "adhoc"
@@ -315,7 +375,7 @@ class ModeConfig(Frozen):
     positions: list[PositionKey] = Field(default_factory=list)
     allocation: dict[PositionKey, float] = Field(default_factory=dict)
     hedge: HedgeConfig = Field(default_factory=HedgeConfig)
-    strategy: StrategySettings = Field(default_factory=StrategySettings)
+    strategy: StrategySettings | None = None
     thresholds: Thresholds = Field(default_factory=Thresholds)
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
@@ -327,21 +387,21 @@ class ModeConfig(Frozen):
         problems: list[str] = []
         enabled: set[str] = set()
         for i, venue in enumerate(self.venues):
-            canonical = _ALIASES.get(venue, venue)
+            canonical = VENUE_ALIASES.get(venue, venue)
             if canonical in enabled:
                 problems.append(f"venues.{i}: venue {venue!r} is listed twice")
             enabled.add(canonical)
         listed = f"[{', '.join(self.venues)}]"
         for i, key in enumerate(self.positions):
-            if _ALIASES.get(key.venue, key.venue) not in enabled:
+            if VENUE_ALIASES.get(key.venue, key.venue) not in enabled:
                 problems.append(f"positions.{i}: position {key} is on venue {key.venue!r}, "
                                 f"not in venues {listed}")
         for key in self.allocation:
-            if _ALIASES.get(key.venue, key.venue) not in enabled:
+            if VENUE_ALIASES.get(key.venue, key.venue) not in enabled:
                 problems.append(f"allocation.{key}: position {key} is on venue {key.venue!r}, "
                                 f"not in venues {listed}")
         for venue in self.hedge.splits:
-            if _ALIASES.get(venue, venue) not in enabled:
+            if VENUE_ALIASES.get(venue, venue) not in enabled:
                 problems.append(f"hedge.splits.{venue}: hedge split venue {venue!r} is not in "
                                 f"venues {listed}")
         if problems:
@@ -350,13 +410,10 @@ class ModeConfig(Frozen):
 
     def venue_config(self, venue: str) -> VenueConfig:
         """Return this mode's settings for a venue (override or shipped default)."""
-        venue = _ALIASES.get(venue, venue)
+        venue = VENUE_ALIASES.get(venue, venue)
         if venue in self.venue_settings:
             return self.venue_settings[venue]
         return venue_defaults()[venue]
-
-
-_ALIASES = {"aave": "aave_v3"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,7 +505,7 @@ def _with_venue_defaults(raw: dict, source: str) -> dict:
     defaults = venue_defaults()
     merged = {}
     for venue, override in settings.items():
-        base = defaults.get(_ALIASES.get(venue) or venue)
+        base = defaults.get(VENUE_ALIASES.get(venue) or venue)
         if base is not None and isinstance(override, dict):
             merged[venue] = _merge(base.model_dump(mode="json"), override)
         else:
@@ -478,7 +535,7 @@ def load_mode(path: str | Path) -> ModeConfig:
 
 def supported_venues(mode: ModeConfig) -> list[str]:
     """Return the venue ids a mode may enable: the shipped ones, its own, and aliases."""
-    return sorted(set(venue_defaults()) | set(mode.venue_settings) | set(_ALIASES))
+    return sorted(set(venue_defaults()) | set(mode.venue_settings) | set(VENUE_ALIASES))
 
 
 def _require_venues(mode: ModeConfig, source: str) -> None:

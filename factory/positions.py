@@ -14,13 +14,14 @@ from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     GetCoreSchemaHandler,
     field_validator,
     model_validator,
 )
 from pydantic_core import core_schema
+
+from factory.models import FrozenModel
 
 __all__ = [
     "AccountInfo",
@@ -171,9 +172,7 @@ def utc(ts: datetime | str | float | None = None) -> datetime:
     raise TypeError(f"cannot read a timestamp from {type(ts).__name__}")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class _Model(FrozenModel):
     @classmethod
     def trusted(cls, **values: Any):
         """Build from values that are already valid, skipping validation (hot paths only:

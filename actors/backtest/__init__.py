@@ -9,7 +9,8 @@ from actors.backtest.data.load import assemble, load_market, write_schema_dir
 from actors.backtest.data.market import DataError, Gap, MarketData
 from actors.backtest.data.synthetic import synthetic_market
 from actors.backtest.results import BacktestResult, fingerprint
-from actors.backtest.strategies.simple import make_strategy, net_delta
+from actors.backtest.strategies.base import net_delta
+from actors.backtest.strategies.registry import make_strategy
 
 __all__ = [
     "COMPONENTS",

@@ -62,10 +62,10 @@ class Tick:
     """Market state at one step, in plain floats.
 
     Attributes:
-        ts: epoch seconds.
+        epoch_s: epoch seconds.
         usd: USD(T) price per underlying (``USD`` is 1.0, ``BTC``, ``ETH``).
         under: price per underlying in the share class (same as ``usd`` for USDT).
-        fx: value of one USDT in the share class.
+        usdt_price: value of one USDT in the share class.
         lst: LST rates (``weETH`` -> ETH per weETH).
         marks: perp mark per underlying (USDT); a perp whose venue has its own series has its
             mark under its position key (``bybit:Perp:BTCUSDT``), which wins.
@@ -74,13 +74,13 @@ class Tick:
         liq, borrow: AAVE liquidity / variable borrow index per reserve.
     """
 
-    __slots__ = ("borrow", "funding", "fx", "liq", "lst", "marks", "ts", "under", "usd")
+    __slots__ = ("borrow", "epoch_s", "funding", "liq", "lst", "marks", "under", "usd", "usdt_price")
 
-    def __init__(self, ts, usd, under, fx, lst, marks, funding, liq, borrow):
-        self.ts = ts
+    def __init__(self, epoch_s, usd, under, usdt_price, lst, marks, funding, liq, borrow):
+        self.epoch_s = epoch_s
         self.usd = usd
         self.under = under
-        self.fx = fx
+        self.usdt_price = usdt_price
         self.lst = lst
         self.marks = marks
         self.funding = funding
@@ -179,7 +179,7 @@ class Book:
         a = self.amounts.get(key, 0.0)
         if kind == _PERP:
             mark = self.mark(key, t) if self.leg_marks else t.marks[under]
-            return a * (mark - self.entry.get(key, 0.0)) * t.fx
+            return a * (mark - self.entry.get(key, 0.0)) * t.usdt_price
         if kind == _DEBT:
             return -a * t.unit(token)
         return a * t.unit(token)
@@ -198,7 +198,7 @@ class Book:
                 total += sum(abs(self.amounts.get(k, 0.0)) * self.mark(k, t) for k in keys)
             else:
                 total += sum(abs(self.amounts.get(k, 0.0)) for k in keys) * t.marks[under]
-        return total * t.fx
+        return total * t.usdt_price
 
     def unrealized(self, key: str, tick: Tick | None = None) -> float:
         """Return a perp's unrealized PnL in USDT."""
@@ -241,7 +241,7 @@ class Book:
         att = self.attribution
         amounts = self.amounts
         price = staking = lending = borrow = 0.0
-        fx0, fx1 = prev.fx, tick.fx
+        fx0, fx1 = prev.usdt_price, tick.usdt_price
         for key, a in amounts.items():
             if a == 0.0:
                 continue
@@ -350,6 +350,6 @@ class Book:
         fee = abs(dq) * mark * fee_rate
         self._add(cash, -fee)
         self._add(key, dq)
-        self.attribution["fees"] -= fee * t.fx
+        self.attribution["fees"] -= fee * t.usdt_price
         self.trades += 1
-        self.traded_value += abs(dq) * mark * t.fx
+        self.traded_value += abs(dq) * mark * t.usdt_price

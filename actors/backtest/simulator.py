@@ -32,7 +32,7 @@ from actors.backtest.data.market import MarketData, parse_instant
 from actors.backtest.data.provenance import Sources, resolve_sources
 from actors.backtest.data.quality import assess_window
 from actors.backtest.results import BacktestResult
-from actors.backtest.strategies.simple import make_strategy
+from actors.backtest.strategies.registry import make_strategy
 from actors.backtest.sync import LedgerSync
 from actors.monitor import PositionMonitor
 from factory.config import ModeConfig, resolve_config
@@ -125,7 +125,7 @@ class Simulator:
         series of its own gets its mark and rate under its position key.
         """
         m, src_ = self.market, self.sources
-        under = getattr(self.strategy, "u", None)
+        under = getattr(self.strategy, "underlying", None)
         keys = getattr(self.strategy, "perp_keys", {})
         spot = {a: self._list(c) for a, c in src_.spot.items()}
         lst: dict[str, list[float]] = {}
@@ -183,8 +183,8 @@ class Simulator:
         ledgers = {v: iface.ledger for v, iface in monitor.interfaces.items()}
         kinds = {v: iface.kind for v, iface in monitor.interfaces.items()}
         book = Book(cfg.share_class, leg_marks=any(":" in k for k in ticks[0].marks))
-        sync = LedgerSync(book, ledgers, kinds, cfg.strategy.liquidation_threshold,
-                          cfg.strategy.max_ltv)
+        sync = LedgerSync(book, ledgers, kinds, strategy.settings.liquidation_threshold,
+                          strategy.settings.max_ltv)
         equity = np.empty(len(ticks))
         min_hf = min_mr = math.inf
         breaches = recon_checks = mismatches = 0
@@ -197,7 +197,7 @@ class Simulator:
             check = self.recon_every and j and j % self.recon_every == 0
             if check:
                 monitor.set_expected(sync.synced())
-            snap = await monitor.get_real_positions(datetime.fromtimestamp(tick.ts, UTC))
+            snap = await monitor.get_real_positions(datetime.fromtimestamp(tick.epoch_s, UTC))
             if check:
                 recon_checks += 1
                 mismatches += len(snap.reconciliation.mismatches) if snap.reconciliation else 0
@@ -224,7 +224,7 @@ class Simulator:
             equity[j] = book.equity()
         sync.push()
         monitor.set_expected(sync.synced())
-        final = await monitor.get_real_positions(datetime.fromtimestamp(ticks[-1].ts, UTC))
+        final = await monitor.get_real_positions(datetime.fromtimestamp(ticks[-1].epoch_s, UTC))
         recon_checks += 1
         mismatches += len(final.reconciliation.mismatches) if final.reconciliation else 0
         await monitor.close()

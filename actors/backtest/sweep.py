@@ -37,7 +37,6 @@ from pydantic import Field, field_validator
 from actors.backtest.data.market import MarketData, parse_instant
 from actors.backtest.results import BacktestResult
 from factory.config import (
-    Frozen,
     ModeConfig,
     config_dir,
     load_mode,
@@ -46,6 +45,7 @@ from factory.config import (
     with_overrides,
 )
 from factory.errors import BasisError, ConfigError
+from factory.models import FiniteFrozenModel
 
 __all__ = [
     "Scenario",
@@ -65,7 +65,7 @@ class SweepError(BasisError):
     """A sweep could not complete (a scenario kept losing its actor, or no actor could start)."""
 
 
-class SweepWindow(Frozen):
+class SweepWindow(FiniteFrozenModel):
     """A date window: dates or ISO instants, inclusive; None = as far as the data goes."""
 
     start: str | None = None
@@ -77,7 +77,7 @@ class SweepWindow(Frozen):
         return v.isoformat() if isinstance(v, (date, datetime)) else v
 
 
-class SweepConfig(Frozen):
+class SweepConfig(FiniteFrozenModel):
     """A sweep file: modes x windows x grid."""
 
     name: str = "sweep"

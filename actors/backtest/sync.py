@@ -59,18 +59,18 @@ class LedgerSync:
         self.book = book
         self.ledgers = dict(ledgers)
         self.kinds = dict(kinds)
-        self.lt = liquidation_threshold
+        self.liquidation_threshold = liquidation_threshold
         self.max_ltv = max_ltv
         self.mmr = mmr
         self._synced: dict[str, float] = {}
         self._rates: dict[str, float] = {}
         self._keys: dict[str, PositionKey] = {}  # validated once: the ledgers take the fast path
 
-    def _pk(self, key: str) -> PositionKey:
-        k = self._keys.get(key)
-        if k is None:
-            k = self._keys[key] = PositionKey(key)
-        return k
+    def _position_key(self, key: str) -> PositionKey:
+        position_key = self._keys.get(key)
+        if position_key is None:
+            position_key = self._keys[key] = PositionKey(key)
+        return position_key
 
     def synced(self) -> dict[str, float]:
         """Return what the ledgers hold (as this mirror applied it), zeros dropped."""
@@ -83,11 +83,11 @@ class LedgerSync:
             per_venue: dict[str, dict[str, float]] = {}
             for key in book.changed:
                 old = self._synced.get(key, 0.0)
-                d = book.amounts.get(key, 0.0) - old
-                if d != 0.0:
+                change = book.amounts.get(key, 0.0) - old
+                if change != 0.0:
                     venue = book.spec(key)[3]
-                    per_venue.setdefault(venue, {})[self._pk(key)] = d
-                    self._synced[key] = old + d
+                    per_venue.setdefault(venue, {})[self._position_key(key)] = change
+                    self._synced[key] = old + change
             book.changed.clear()
             for venue, deltas in per_venue.items():
                 ledger = self.ledgers.get(venue)
@@ -97,10 +97,10 @@ class LedgerSync:
         self._mark()
 
     def _mark(self) -> None:
-        book, t = self.book, self.book.tick
+        book, tick = self.book, self.book.tick
         per_venue: dict[str, list[str]] = {}
-        for key, a in self._synced.items():
-            if a != 0.0:
+        for key, amount in self._synced.items():
+            if amount != 0.0:
                 per_venue.setdefault(book.spec(key)[3], []).append(key)
         for venue, keys in per_venue.items():
             kind = self.kinds.get(venue)
@@ -112,34 +112,34 @@ class LedgerSync:
                 details, account = self._aave(keys)
             for key in keys:
                 token = book.spec(key)[1]
-                r = t.lst.get(token)
-                if r is not None and self._rates.get(key) != r:
-                    details.setdefault(self._pk(key), {})["rate"] = r
-                    self._rates[key] = r
+                rate = tick.lst.get(token)
+                if rate is not None and self._rates.get(key) != rate:
+                    details.setdefault(self._position_key(key), {})["rate"] = rate
+                    self._rates[key] = rate
             if details or account is not None:
                 self.ledgers[venue].mark(details, account)
 
     def _cex(self, keys: list[str]):
-        book, t = self.book, self.book.tick
+        book, tick = self.book, self.book.tick
         perps = [k for k in keys if book.spec(k)[0] == Kind.PERP]
         cash = book.amounts.get(f"{book.spec(keys[0])[3]}:BaseToken:USDT", 0.0)
         details: dict[str, dict[str, float]] = {}
         upnl_total = notional_total = 0.0
         for key in perps:
-            q = book.amounts[key]
-            mark = book.mark(key, t)
+            qty = book.amounts[key]
+            mark = book.mark(key, tick)
             entry = book.entry.get(key, 0.0)
-            upnl = q * (mark - entry)
-            notional = abs(q) * mark
+            upnl = qty * (mark - entry)
+            notional = abs(qty) * mark
             upnl_total += upnl
             notional_total += notional
-            d = {"mark_price": mark, "entry_price": entry, "unrealized_pnl": upnl,
-                 "notional": notional}
+            detail = {"mark_price": mark, "entry_price": entry, "unrealized_pnl": upnl,
+                      "notional": notional}
             if len(perps) == 1:
-                liq = liquidation_price(cash, q, entry, self.mmr)
+                liq = liquidation_price(cash, qty, entry, self.mmr)
                 if liq is not None:
-                    d["liquidation_price"] = liq
-            details[self._pk(key)] = d
+                    detail["liquidation_price"] = liq
+            details[self._position_key(key)] = detail
         account = AccountInfo(
             quote="USDT",
             margin_balance=cash + upnl_total,
@@ -148,20 +148,20 @@ class LedgerSync:
         return details, account
 
     def _aave(self, keys: list[str]):
-        book, t = self.book, self.book.tick
-        coll = debt = 0.0
+        book, tick = self.book, self.book.tick
+        collateral = debt = 0.0
         for key in keys:
             kind, token, _, _ = book.spec(key)
             if kind == Kind.ATOKEN:
-                coll += book.amounts[key] * t.unit_usd(token)
+                collateral += book.amounts[key] * tick.unit_usd(token)
             elif kind == Kind.DEBT:
-                debt += book.amounts[key] * t.unit_usd(token)
+                debt += book.amounts[key] * tick.unit_usd(token)
         account = AccountInfo(
             quote="USD",
-            total_collateral=coll,
+            total_collateral=collateral,
             total_debt=debt,
-            health_factor=coll * self.lt / debt if debt > 0 else None,
+            health_factor=collateral * self.liquidation_threshold / debt if debt > 0 else None,
             ltv=self.max_ltv,
-            liquidation_threshold=self.lt,
+            liquidation_threshold=self.liquidation_threshold,
         )
         return {}, account

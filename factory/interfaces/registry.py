@@ -8,7 +8,7 @@ build interfaces of other venues (the wallet venue reads CEX transfers in transi
 
 from __future__ import annotations
 
-from factory.config import _ALIASES, ModeConfig, resolve_config, venue_defaults
+from factory.config import VENUE_ALIASES, ModeConfig, resolve_config, venue_defaults
 from factory.interfaces.base import BasePositionInterface
 from factory.positions import ExecutionMode
 
@@ -32,13 +32,13 @@ def register_interface(kind: str, cls: type[BasePositionInterface]) -> None:
 
 def canonical_venue(venue: str) -> str:
     """Return the canonical id of a venue name (``aave`` -> ``aave_v3``)."""
-    return _ALIASES.get(venue, venue)
+    return VENUE_ALIASES.get(venue, venue)
 
 
 def supported_venues(config: ModeConfig | dict | None = None) -> list[str]:
     """Return the venue ids interfaces can be built for, aliases included."""
     mode = resolve_config(config)
-    ids = set(venue_defaults()) | set(mode.venue_settings) | set(_ALIASES)
+    ids = set(venue_defaults()) | set(mode.venue_settings) | set(VENUE_ALIASES)
     return sorted(ids)
 
 

@@ -30,7 +30,7 @@ def live_mode(sandbox, venues=SIX, **extra):
         "mode": "live_test",
         "venues": venues,
         "monitor": {"deadline_s": DEADLINE_S},
-        "strategy": {"underlying": "BTC"},
+        "strategy": {"family": "basis", "underlying": "BTC"},
         "venue_settings": settings,
         **extra,
     })

@@ -36,7 +36,7 @@ DEADLINE_S = 3.0
 def mode_dict(sandbox) -> dict:
     settings = {k: v for k, v in venue_settings_for(sandbox).items() if k in VENUES}
     return {"mode": "restart_test", "venues": VENUES, "monitor": {"deadline_s": DEADLINE_S},
-            "strategy": {"underlying": "BTC"}, "venue_settings": settings}
+            "strategy": {"family": "basis", "underlying": "BTC"}, "venue_settings": settings}
 
 
 def test_a_venue_failing_right_after_a_monitor_restart_is_stale_with_its_last_good_snapshot(

@@ -25,7 +25,7 @@ def write_mode(tmp_path, sandbox):
         "venues": ["aave_v3", "etherfi", *EXCHANGES],
         "positions": ["aave_v3:aToken:aweETH", "aave_v3:debtToken:debtWETH",
                       *(f"{v}:Perp:ETHUSDT" for v in EXCHANGES)],
-        "strategy": {"underlying": "ETH"},
+        "strategy": {"family": "basis", "underlying": "ETH"},
         "thresholds": {"delta_tolerance": 0.005},
         "monitor": {"deadline_s": 5.0},
         "venue_settings": {v: settings[v] for v in ("aave_v3", "etherfi")},

@@ -26,7 +26,7 @@ def equity_from_snapshot(snap, tick, share_class):
     for vs in snap.venues.values():
         for key, pos in vs.positions.items():
             if key.type == PositionType.Perp:
-                total += pos.unrealized_pnl * tick.fx
+                total += pos.unrealized_pnl * tick.usdt_price
                 continue
             token = key.symbol
             if key.type == PositionType.aToken:

@@ -8,7 +8,8 @@ import pytest
 
 from actors.backtest.accounting import Book
 from actors.backtest.simulator import Simulator
-from actors.backtest.strategies.simple import make_strategy, net_delta
+from actors.backtest.strategies.base import net_delta
+from actors.backtest.strategies.registry import make_strategy
 from actors.backtest.sync import LedgerSync
 from actors.monitor import PositionMonitor
 from factory.config import config_dir, load_mode, with_overrides
@@ -94,11 +95,6 @@ def test_a_loop_target_that_cannot_hold_is_a_config_error(overrides, needle):
         make_strategy(mode("usdt_eth_staking_hedged_leveraged", *overrides))
 
 
-def test_unknown_mode_is_a_config_error():
-    with pytest.raises(ConfigError, match="no backtest strategy"):
-        make_strategy(mode("btc_basis", "mode=whatever"))
-
-
 def test_the_strategy_rehedges_from_the_monitors_net_delta():
     """Unhedge the book behind the strategy's back; the snapshot shows it; decide re-hedges."""
     cfg = mode("btc_basis")
@@ -111,7 +107,7 @@ def test_the_strategy_rehedges_from_the_monitors_net_delta():
     snap = asyncio.run(monitor.get_real_positions(0))
     spot = book.get("binance:BaseToken:BTC")
     assert net_delta(snap, "BTC") > cfg.thresholds.delta_tolerance * spot
-    assert strategy.decide(strategy.every, book, snap) is True
+    assert strategy.decide(strategy.rebalance_every_steps, book, snap) is True
     sync.push()
     after = asyncio.run(monitor.get_real_positions(0))
     assert abs(net_delta(after, "BTC")) < 1e-9

@@ -75,7 +75,7 @@ def test_missing_credentials_lists_only_what_the_environment_lacks():
 
 
 def test_the_view_shows_venues_statuses_amounts_and_alerts():
-    cfg = resolve_config({"strategy": {"underlying": "BTC"}, "thresholds": {"max_staleness_s": 5}})
+    cfg = resolve_config({"strategy": {"family": "basis", "underlying": "BTC"}, "thresholds": {"max_staleness_s": 5}})
     fresh = VenueSnapshot(venue="binance", execution_mode="live", timestamp=utc(0),
                           fetched_at=utc(0), latency_s=0.042,
                           positions={"binance:BaseToken:BTC": Position(

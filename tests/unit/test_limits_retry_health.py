@@ -7,7 +7,7 @@ import pytest
 from actors.health import HealthTracker
 from actors.limits import RateLimiter
 from actors.retry import RetryOutcome, RetryPolicy
-from factory.config import RateLimits, RetrySettings
+from factory.config import RateLimits, RetrySettings, venue_defaults
 from factory.errors import (
     AuthenticationError,
     RateLimitedError,
@@ -110,11 +110,15 @@ async def test_a_418_ban_stops_every_call_until_it_expires_and_deadline_is_respe
     assert await lim.acquire("/small") == pytest.approx(120)
 
 
+MBX_HEADER = {"prefix": "X-MBX-USED-WEIGHT-", "units_s": {"S": 1, "M": 60, "H": 3600, "D": 86400}}
+
+
 async def test_a_higher_used_weight_header_is_adopted():
     clock = ManualClock()
     lims = RateLimits.model_validate({
         "pools": [{"name": "w", "limit": 100, "window_s": 60}],
         "endpoints": [{"name": "a", "path": "/a", "weight": 10, "pools": ["w"]}],
+        "used_weight_headers": [MBX_HEADER],
     })
     lim = RateLimiter("binance", lims, clock=clock, sleep=clock.sleep)
     await lim.acquire("/a")
@@ -122,6 +126,76 @@ async def test_a_higher_used_weight_header_is_adopted():
     lim.feedback("/a", 200, {"X-MBX-USED-WEIGHT-1M": "95"})
     assert lim.snapshot_stats().used_by_pool["w"] == pytest.approx(95)
     assert await lim.acquire("/a") > 0
+
+
+def answered_limiter(venue, used_weight_headers, window_s=60):
+    """A limiter with one 10-weight request answered on endpoint /a of pool w."""
+    clock = ManualClock()
+    lims = RateLimits.model_validate({
+        "pools": [{"name": "w", "limit": 100, "window_s": window_s}],
+        "endpoints": [{"name": "a", "path": "/a", "weight": 10, "pools": ["w"]}],
+        "used_weight_headers": used_weight_headers,
+    })
+    lim = RateLimiter(venue, lims, clock=clock, sleep=clock.sleep)
+    lim.pools["w"].take(10)
+    lim.release("/a")
+    return lim
+
+
+def test_a_venue_config_without_a_used_weight_header_ignores_such_headers():
+    lim = answered_limiter("okx", [])
+    lim.feedback("/a", 200, {"X-MBX-USED-WEIGHT-1M": "95", "X-MBX-USED-WEIGHT": "95"})
+    assert lim.snapshot_stats().used_by_pool["w"] == pytest.approx(10)
+
+
+def test_a_used_weight_header_configured_on_another_venue_is_honoured_by_its_window():
+    spec = {"prefix": "X-Desk-Used-", "units_s": {"S": 1}, "pools": ["w"]}
+    lim = answered_limiter("bybit", [spec], window_s=10)
+    lim.feedback("/a", 200, {"x-desk-used-60s": "80", "X-MBX-USED-WEIGHT-1M": "90"})
+    assert lim.snapshot_stats().used_by_pool["w"] == pytest.approx(10)  # not its window
+    lim.feedback("/a", 200, {"X-DESK-USED-10S": "70"})
+    assert lim.snapshot_stats().used_by_pool["w"] == pytest.approx(70)
+    lim.feedback("/a", 200, {"X-Desk-Used-10S": "40"})  # lower than ours: ours stands
+    assert lim.snapshot_stats().used_by_pool["w"] == pytest.approx(70)
+
+
+def test_a_used_weight_header_reaches_only_its_configured_pools():
+    lim = answered_limiter("binance", [{**MBX_HEADER, "pools": []}])
+    lim.feedback("/a", 200, {"X-MBX-USED-WEIGHT-1M": "50"})
+    assert lim.snapshot_stats().used_by_pool["w"] == pytest.approx(50)
+    other = RateLimits.model_validate({
+        "pools": [{"name": "w", "limit": 100, "window_s": 60},
+                  {"name": "v", "limit": 100, "window_s": 60}],
+        "endpoints": [{"name": "a", "path": "/a", "weight": 10, "pools": ["w"]}],
+        "used_weight_headers": [{**MBX_HEADER, "pools": ["v"]}],
+    })
+    lim = RateLimiter("binance", other, clock=ManualClock())
+    lim.feedback("/a", 200, {"X-MBX-USED-WEIGHT-1M": "50"})
+    assert lim.snapshot_stats().used_by_pool["w"] == 0
+
+
+@pytest.mark.parametrize("spec,needle", [
+    ({**MBX_HEADER, "pools": ["nope"]}, "unknown pool 'nope'"),
+    ({**MBX_HEADER, "units_s": {"MIN": 60}}, "one letter"),
+    ({**MBX_HEADER, "units_s": {"M": 0}}, "must be > 0"),
+    ({**MBX_HEADER, "pattern": "x"}, "Extra inputs"),
+])
+def test_a_malformed_used_weight_header_spec_is_a_config_error(spec, needle):
+    with pytest.raises(ValueError, match=needle):
+        RateLimits.model_validate({
+            "pools": [{"name": "w", "limit": 100, "window_s": 60}],
+            "used_weight_headers": [spec],
+        })
+
+
+def test_the_shipped_binance_config_reads_its_used_weight_header_and_the_others_none():
+    shipped = venue_defaults()
+    lim = RateLimiter("binance", shipped["binance"].rate_limits, clock=ManualClock())
+    lim.feedback("/fapi/v3/account", 200, {"x-mbx-used-weight-1m": "2000"})
+    lim.feedback("/sapi/v1/capital/deposit/hisrec", 200, {"x-mbx-used-weight-1m": "2000"})
+    used = lim.snapshot_stats().used_by_pool
+    assert used["fapi_weight"] == pytest.approx(2000) and used["sapi_ip_weight"] == 0
+    assert [v for v, c in shipped.items() if c.rate_limits.used_weight_headers] == ["binance"]
 
 
 async def test_a_weight_larger_than_the_pool_fails_at_once():

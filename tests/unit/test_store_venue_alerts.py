@@ -109,7 +109,7 @@ def test_worker_reads_limits_from_the_venue_config():
 
 def test_alerts_fire_for_low_health_factor_margin_delta_and_staleness():
     cfg = resolve_config({
-        "strategy": {"underlying": "ETH"},
+        "strategy": {"family": "basis", "underlying": "ETH"},
         "thresholds": {"min_health_factor": 1.2, "min_margin_ratio": 0.3, "delta_tolerance": 0.01,
                        "max_staleness_s": 10},
     })
@@ -132,7 +132,7 @@ def test_alerts_fire_for_low_health_factor_margin_delta_and_staleness():
 
 
 def test_a_hedged_fresh_book_raises_no_alert():
-    cfg = resolve_config({"strategy": {"underlying": "BTC"}})
+    cfg = resolve_config({"strategy": {"family": "basis", "underlying": "BTC"}})
     snaps = {
         v: VenueSnapshot(venue=v, execution_mode="live", timestamp=utc(0), fetched_at=utc(0),
                          positions={k: Position(key=k, amount=a)})

@@ -13,27 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from actors.backtest.data.load import write_schema_dir
 from actors.backtest.data.market import DataError, parse_instant
+from factory.urls import reroot_urls
 
-__all__ = ["DataFetchError", "fetch_tables", "fetch_to_dir", "make_exchange", "reroot_urls"]
+__all__ = ["DataFetchError", "fetch_tables", "fetch_to_dir", "make_exchange"]
 
 HOUR_MS = 3_600_000
 
 
 class DataFetchError(DataError):
     """The exchange could not be reached or refused the request."""
-
-
-def reroot_urls(urls: Any, base: str) -> Any:
-    """Return ccxt ``urls['api']`` with every URL's scheme and host replaced by ``base``."""
-    if isinstance(urls, dict):
-        return {k: reroot_urls(v, base) for k, v in urls.items()}
-    if isinstance(urls, str) and urls.startswith("http"):
-        return base.rstrip("/") + urlsplit(urls).path
-    return urls
 
 
 def make_exchange(exchange_id: str, api_base_url: str | None = None, timeout_s: float = 10.0):

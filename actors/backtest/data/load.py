@@ -29,7 +29,7 @@ from actors.backtest.data.tables import (
     read_table,
     to_epoch_seconds,
 )
-from factory.config import Frozen
+from factory.models import FiniteFrozenModel
 
 __all__ = [
     "KINDS",
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 
-class DataManifest(Frozen):
+class DataManifest(FiniteFrozenModel):
     """A data folder's ``manifest.yaml``: facts about the folder the file names cannot carry.
 
     Attributes:

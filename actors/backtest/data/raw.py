@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from actors.backtest.data.market import DataError
-from actors.backtest.data.tables import MANIFEST, _normalise, read_table
+from actors.backtest.data.tables import MANIFEST, normalise_table, read_table
 
 __all__ = ["RAW_PATTERNS", "is_raw_dir", "load_raw_tables"]
 
@@ -103,7 +103,7 @@ def load_raw_tables(directory: Path) -> tuple[dict[tuple[str, str], Any], list[s
             if absent:
                 raise DataError(f"{path}: missing column(s) {', '.join(absent)} for {kind}/{name}")
             renamed = df[[c for c in mapping if c in df.columns]].rename(columns=mapping)
-            table = _normalise(renamed, kind, path.name, notes)
+            table = normalise_table(renamed, kind, path.name, notes)
             symbol = f"{name}USDT" if ex else name
             table.attrs.update(file=path.name, venue=ex, symbol=symbol)
             tables[(kind, name if k == 0 else f"{name}@{ex}")] = table

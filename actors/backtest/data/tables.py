@@ -21,6 +21,7 @@ __all__ = [
     "MANIFEST",
     "assemble",
     "load_schema_dir",
+    "normalise_table",
     "read_table",
     "to_epoch_seconds",
 ]
@@ -78,7 +79,7 @@ def _stem(path: Path) -> str:
     return path.stem
 
 
-def _normalise(df, kind: str, where: str, notes: list[str]):
+def normalise_table(df, kind: str, where: str, notes: list[str]):
     """Check columns, convert timestamps, sort and deal with rows that are not clean.
 
     Identical duplicate rows are dropped (counted); rows sharing an instant with different
@@ -145,7 +146,7 @@ def load_schema_dir(directory: Path) -> tuple[dict[tuple[str, str], Any], list[s
             name = _stem(path)
             if (kind, name) in tables:
                 raise DataError(f"{path}: a second file for {kind}/{name}")
-            table = _normalise(read_table(path), kind, str(path), notes)
+            table = normalise_table(read_table(path), kind, str(path), notes)
             asset, _, venue = name.partition("@")  # BTC@bybit: bybit's series of BTC
             table.attrs.update(file=f"{kind}/{path.name}", venue=venue or None, symbol=asset)
             tables[(kind, name)] = table

@@ -1,6 +1,23 @@
 """What every backtest strategy shares: the `Strategy` base with its rebalance checks, and the
-net delta a strategy reads from a snapshot. The strategies themselves are in
-`actors.backtest.strategies.simple` (and `actors.backtest.strategies.hedged`).
+net delta a strategy reads from a snapshot. The strategies themselves are one module per family
+(`lending`, `staking`, `basis`, `hedged`), registered in `actors.backtest.strategies.registry`.
+
+A strategy opens its positions at the first step (`Strategy.open`) and afterwards may rebalance
+(`Strategy.decide`), reading the monitor's `PortfolioSnapshot` for what a live desk watches: net
+delta per underlying, CEX margin ratios, the AAVE health factor and LTV. Trades go through the
+`Book` (fees, realized PnL); the simulator mirrors them into the venues' ledgers.
+
+Rebalance rules (thresholds from the mode config), checked every ``rebalance_interval_h`` and
+at once when a margin ratio falls below ``min_margin_ratio`` or the health factor below
+``min_health_factor``; nothing trades unless a rule is breached:
+
+- size drift: the carry leg's value differs from its target by more than
+  ``position_deviation`` x equity -> resize to target;
+- hedge: |net delta| > ``delta_tolerance`` x gross exposure -> re-hedge the perps;
+- margin: a venue's margin ratio outside ``[min_margin_ratio, 2 x target - min]`` -> move cash;
+- loop (leveraged): |LTV - ``target_ltv``| > ``ltv_band`` -> re-lever to the target.
+
+``strategy.rebalance: false`` holds the opening positions (a constant hedge) for the whole run.
 """
 
 from __future__ import annotations
@@ -8,9 +25,10 @@ from __future__ import annotations
 from actors.backtest.accounting import Book
 from factory.assets import underlying_of
 from factory.config import ModeConfig
+from factory.errors import ConfigError
 from factory.positions import PortfolioSnapshot, PositionType
 
-__all__ = ["WALLET", "Strategy", "net_delta"]
+__all__ = ["WALLET", "Strategy", "lst_of", "net_delta"]
 
 WALLET = "wallet"
 
@@ -52,11 +70,13 @@ class Strategy:
     """
 
     def __init__(self, config: ModeConfig, step_s: int = 3600):
+        if config.strategy is None:
+            raise ConfigError(f"mode {config.mode!r}: strategy: a backtest needs a strategy section")
         self.config = config
-        self.s = config.strategy
-        self.th = config.thresholds
-        self.fee = self.s.fee_rate
-        self.every = max(1, round(self.s.rebalance_interval_h * 3600 / step_s))
+        self.settings = config.strategy
+        self.thresholds = config.thresholds
+        self.fee = self.settings.fee_rate
+        self.rebalance_every_steps = max(1, round(self.settings.rebalance_interval_h * 3600 / step_s))
         self.splits = dict(config.hedge.splits)
         self.rebalances = 0
 
@@ -79,19 +99,19 @@ class Strategy:
     # -- shared helpers ------------------------------------------------------------------
 
     def _due(self, step: int, snapshot: PortfolioSnapshot) -> bool:
-        if not self.s.rebalance:
+        if not self.settings.rebalance:
             return False
-        if step % self.every == 0:
+        if step % self.rebalance_every_steps == 0:
             return True
-        if any(r < self.th.min_margin_ratio for r in _margin_ratios(snapshot)):
+        if any(r < self.thresholds.min_margin_ratio for r in _margin_ratios(snapshot)):
             return True
-        hf = [h for h in snapshot.risk.health_factor.values() if h is not None]
-        return any(h < self.th.min_health_factor for h in hf)
+        known = [h for h in snapshot.risk.health_factor.values() if h is not None]
+        return any(h < self.thresholds.min_health_factor for h in known)
 
     def _margin_off(self, snapshot: PortfolioSnapshot) -> bool:
-        lo = self.th.min_margin_ratio
-        hi = 2 * self.th.target_margin_ratio - lo
-        return any(not lo <= r <= hi for r in _margin_ratios(snapshot))
+        low = self.thresholds.min_margin_ratio
+        high = 2 * self.thresholds.target_margin_ratio - low
+        return any(not low <= r <= high for r in _margin_ratios(snapshot))
 
     def _cash_key(self, venue: str) -> str:
         return f"{venue}:BaseToken:USDT"
@@ -121,12 +141,12 @@ class Strategy:
     def set_hedge(self, book: Book, perp_keys: dict[str, str], short_qty: float) -> None:
         """Set the perp legs to a total short of ``short_qty`` split over the venues."""
         for venue, key in perp_keys.items():
-            dq = -short_qty * self.splits[venue] - book.get(key)
-            if abs(dq) > 1e-12 * max(1.0, abs(short_qty)):
-                book.trade_perp(key, dq, self.fee)
+            qty_change = -short_qty * self.splits[venue] - book.get(key)
+            if abs(qty_change) > 1e-12 * max(1.0, abs(short_qty)):
+                book.trade_perp(key, qty_change, self.fee)
 
 
-def _lst_of(config: ModeConfig) -> tuple[str, str]:
+def lst_of(config: ModeConfig) -> tuple[str, str]:
     """Return the LST key and token of a mode (its LST position, default etherfi weETH)."""
     for key in config.positions:
         if key.type == PositionType.LST:

@@ -20,7 +20,6 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -31,24 +30,12 @@ from factory.interfaces.cex.errors import translate_error, venue_code
 from factory.interfaces.cex.hooks import EndpointResolver, RequestHooks
 from factory.interfaces.cex.options import CexOptions
 from factory.interfaces.http_cap import capped_response_class
+from factory.urls import reroot_urls  # public here too: the client re-roots with it
 
 __all__ = ["Transport", "Wire", "build_client", "client_class", "reroot_urls"]
 
 Transport = Callable[[str, str, Mapping[str, str] | None, str | None], Awaitable[Any]]
 """An in-process stand-in for HTTP: ``(method, url, headers, body) -> decoded JSON``."""
-
-
-def reroot_urls(urls: Any, base_url: str) -> Any:
-    """Return ``urls`` (a URL or nested dict of URLs) re-rooted at ``base_url``, paths kept.
-
-    ``https://fapi.binance.com/fapi/v1`` with base ``http://127.0.0.1:8765/binance`` becomes
-    ``http://127.0.0.1:8765/binance/fapi/v1``; ``https://api.{hostname}`` becomes the base.
-    """
-    if isinstance(urls, dict):
-        return {k: reroot_urls(v, base_url) for k, v in urls.items()}
-    if isinstance(urls, str):
-        return base_url.rstrip("/") + urlsplit(urls).path
-    return urls
 
 
 @dataclass

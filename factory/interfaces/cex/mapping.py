@@ -33,8 +33,6 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from factory.errors import BadResponseError, BasisError
 from factory.interfaces.cex.fields import (
     NOTIONAL_REL_TOL,
@@ -45,6 +43,7 @@ from factory.interfaces.cex.fields import (
     dig,
 )
 from factory.interfaces.cex.options import AccountSpec, PositionsSpec, WalletSpec
+from factory.models import FrozenModel
 from factory.positions import AccountInfo, Position, PositionKey, Transfer, utc
 
 __all__ = [
@@ -85,10 +84,8 @@ def _typed(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-class FundingPayment(BaseModel):
+class FundingPayment(FrozenModel):
     """One funding payment on a perp; ``amount`` > 0 means the account received it."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     venue: str
     key: PositionKey

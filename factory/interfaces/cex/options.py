@@ -31,10 +31,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from factory.config import VenueConfig
 from factory.errors import ConfigError
+from factory.models import FrozenModel
 
 __all__ = [
     "AccountSpec",
@@ -50,11 +51,7 @@ __all__ = [
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class SumCheck(_Frozen):
+class SumCheck(FrozenModel):
     """A redundancy the venue sends: ``sum(parts) == total`` (within `cex_mapping.SUM_TOL`).
 
     Checked on a row when every field is present; a mismatch means a field was misread or
@@ -65,7 +62,7 @@ class SumCheck(_Frozen):
     total: str
 
 
-class WalletSpec(_Frozen):
+class WalletSpec(FrozenModel):
     """One wallet: the ``fetch_balance`` params and where its per-asset amounts sit raw.
 
     ``rows`` is the key/index path from the raw answer to the list of per-asset entries (it must
@@ -83,7 +80,7 @@ class WalletSpec(_Frozen):
     checks: list[SumCheck] = Field(default_factory=list)
 
 
-class AccountSpec(_Frozen):
+class AccountSpec(FrozenModel):
     """Which raw fields of which wallet's answer hold the account figures.
 
     Each named field must be present and numeric; a field in ``optional`` may be ``""`` (the
@@ -104,7 +101,7 @@ class AccountSpec(_Frozen):
 Direction = Literal["size", "long", "short", "flat"]
 
 
-class MarketKind(_Frozen):
+class MarketKind(FrozenModel):
     """Which raw fields of the venue's instrument say what a market is.
 
     The kind is the values of ``fields`` joined by ``/`` (okx ``SWAP/linear``). A position row
@@ -119,7 +116,7 @@ class MarketKind(_Frozen):
     other: list[str] = Field(default_factory=list)
 
 
-class PositionsSpec(_Frozen):
+class PositionsSpec(FrozenModel):
     """The raw positions request and the field names of its rows.
 
     ``call`` is the ccxt implicit API method (the venue's own endpoint), ``rows`` the path from
@@ -159,14 +156,14 @@ class PositionsSpec(_Frozen):
     page_size: int | None = Field(default=None, ge=1)
 
 
-class FundingSpec(_Frozen):
+class FundingSpec(FrozenModel):
     """``fetch_funding_history`` params and the sign turning amounts into 'received'."""
 
     params: dict[str, Any] = Field(default_factory=dict)
     sign: Literal[1, -1] = 1
 
 
-class ErrorCodes(_Frozen):
+class ErrorCodes(FrozenModel):
     """The venue's own error codes, by the typed error they mean (compared as strings)."""
 
     field: str = "code"
@@ -192,14 +189,14 @@ class ErrorCodes(_Frozen):
         return [str(x) for x in v] if isinstance(v, list) else v
 
 
-class RetryAfterHeader(_Frozen):
+class RetryAfterHeader(FrozenModel):
     """A response header announcing when to retry: seconds, or an epoch in milliseconds."""
 
     name: str
     unit: Literal["s", "epoch_ms"] = "s"
 
 
-class CexOptions(_Frozen):
+class CexOptions(FrozenModel):
     """A CEX venue's backend settings (see the module docstring)."""
 
     ccxt: dict[str, Any] = Field(default_factory=dict)

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
@@ -26,6 +24,7 @@ from pydantic import (
 )
 
 from factory.errors import ConfigError
+from factory.models import FrozenModel
 from factory.positions import utc
 from factory.yamlfile import read_yaml
 
@@ -43,11 +42,7 @@ __all__ = [
 ]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class EmulatorCredentials(_Frozen):
+class EmulatorCredentials(FrozenModel):
     """The key the emulator accepts for one venue (sandbox values, never real ones)."""
 
     api_key: str
@@ -55,7 +50,7 @@ class EmulatorCredentials(_Frozen):
     passphrase: str | None = None
 
 
-class PerpPosition(_Frozen):
+class PerpPosition(FrozenModel):
     """A linear perp position: ``quantity`` is the signed base quantity (short < 0).
 
     Derived figures follow the usual linear-contract formulas; ``liquidation_price`` defaults to
@@ -105,7 +100,7 @@ class PerpPosition(_Frozen):
         return max(self.entry_price * factor, 0.0)
 
 
-class _Timed(_Frozen):
+class _Timed(FrozenModel):
     """An event at ``time``, or ``age_s`` seconds before the emulator's clock when asked."""
 
     time: datetime | None = None
@@ -149,7 +144,7 @@ class TransferEntry(_Timed):
     network: str = "ETH"
 
 
-class VenueAccount(_Frozen):
+class VenueAccount(FrozenModel):
     """One exchange account in neutral terms.
 
     ``wallets`` maps a wallet name the venue knows (binance ``spot``/``futures``, bybit
@@ -198,7 +193,7 @@ class VenueAccount(_Frozen):
         return {t.id: t.amount for t in moving if t.status == "pending"}
 
 
-class Scenario(_Frozen):
+class Scenario(FrozenModel):
     """Accounts per venue id."""
 
     venues: dict[str, VenueAccount] = Field(default_factory=dict)
@@ -233,7 +228,7 @@ FaultKind = Literal[
 ]
 
 
-class Fault(_Frozen):
+class Fault(FrozenModel):
     """A fault injected into one venue's answers.
 
     Args:
@@ -261,7 +256,7 @@ class Fault(_Frozen):
     offset_s: float = 0.0
 
 
-class RequestRecord(_Frozen):
+class RequestRecord(FrozenModel):
     """One request the emulator received, for tests and demos to audit the traffic."""
 
     venue: str
