@@ -60,7 +60,7 @@ def _demo_mode(sandbox):
         "mode": "demo",
         "description": "sandbox BTC basis + ETH staking hedge",
         "venues": VENUES,
-        "strategy": {"underlying": "ETH"},
+        "strategy": {"family": "hedged_staking", "underlying": "ETH"},
         "thresholds": {"min_health_factor": 1.2, "max_staleness_s": 4, "delta_tolerance": 0.01},
         "reconciliation": {"abs_tol": 0.001, "rel_tol": 0.001},
         "monitor": {"deadline_s": 1.5, "interval_s": 1.0},
