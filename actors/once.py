@@ -19,13 +19,12 @@ from typing import Any
 from actors.metrics import Metrics
 from actors.monitor import PositionMonitor
 from actors.store import SnapshotStore
-from actors.venue import VenueWorker, nested_budget
+from actors.venue import ActorTransitSource, VenueWorker
 from factory.config import ModeConfig
-from factory.errors import VenueTimeoutError
 from factory.execution_interface_factory import ExecutionInterfaceFactory
 from factory.positions import PortfolioSnapshot, VenueSnapshot
 
-__all__ = ["PREPARE_TIMEOUT_S", "WorkerClient", "WorkerTransitSource", "snapshot_once"]
+__all__ = ["PREPARE_TIMEOUT_S", "WorkerClient", "snapshot_once"]
 
 log = logging.getLogger("basis.once")
 
@@ -56,22 +55,6 @@ class FailedClient:
         raise self.error
 
 
-class WorkerTransitSource:
-    """The wallet's view of an exchange's transfers in transit, read from that exchange's
-    worker under its limits, within what is left of the wallet snapshot's deadline."""
-
-    def __init__(self, worker: VenueWorker):
-        self.venue = worker.venue
-        self.worker = worker
-
-    async def get_transfers_in_transit(self) -> list:
-        budget = nested_budget(self.venue)
-        try:
-            return await asyncio.wait_for(self.worker.transfers_in_transit(budget), budget)
-        except TimeoutError:
-            raise VenueTimeoutError(self.venue, "transfers in transit not read in time") from None
-
-
 async def snapshot_once(mode: ModeConfig, store_path: str,
                         prepare_timeout_s: float = PREPARE_TIMEOUT_S) -> PortfolioSnapshot:
     """Take one live snapshot of every venue of ``mode`` in this process and record it.
@@ -95,7 +78,7 @@ async def snapshot_once(mode: ModeConfig, store_path: str,
         if hasattr(iface, "set_transit_sources"):
             names = iface.venue_config.options.get("transfer_venues") or []
             iface.set_transit_sources(
-                {v: WorkerTransitSource(workers[v]) for v in names if v in workers})
+                {v: ActorTransitSource(v, workers[v]) for v in names if v in workers})
     deadline = mode.monitor.deadline_s
     clients: dict[str, Any] = {v: WorkerClient(w, deadline) for v, w in workers.items()}
     clients.update({v: FailedClient(v, e) for v, e in failed.items()})

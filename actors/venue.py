@@ -214,7 +214,8 @@ class VenueWorker:
 
 
 class TransitActor(Protocol):
-    """A CEX venue's actor as the wallet reads it (`actors.ray_calls.NamedVenueActor`)."""
+    """A CEX venue as the wallet reads it: its actor (`actors.ray_calls.NamedVenueActor`) or,
+    in ``basis monitor --once``, its `VenueWorker` in the same process."""
 
     venue: str
 
@@ -222,14 +223,15 @@ class TransitActor(Protocol):
 
 
 class ActorTransitSource:
-    """The wallet's view of a CEX venue's transfers in transit, read from that venue's actor.
+    """The wallet's view of a CEX venue's transfers in transit, read from that venue's actor
+    (or its worker, when every venue runs in one process).
 
     The call is bounded by the wallet snapshot's own deadline, so a slow exchange makes the
     wallet report "transfers unknown" for it instead of making the wallet late.
 
     Args:
         venue: the CEX venue.
-        actor: how to reach its actor.
+        actor: how to reach its actor or worker.
     """
 
     def __init__(self, venue: str, actor: TransitActor):

@@ -209,11 +209,11 @@ async def test_prepare_reports_ready_a_typed_failure_or_a_timeout_and_never_rais
 async def test_the_wallet_reads_an_exchange_worker_in_process_within_its_own_deadline():
     import asyncio
 
-    from actors.once import WorkerTransitSource
+    from actors.venue import ActorTransitSource
 
     moving = Transfer(id="w1", asset="USDT", amount=250.0, source="binance", destination="wallet",
                       kind="withdrawal", venue="binance", started_at=utc(0))
-    source = WorkerTransitSource(worker(FakeWire(transfers=[moving])))
+    source = ActorTransitSource("binance", worker(FakeWire(transfers=[moving])))
     token = venue_module._deadline.set(time.monotonic() + 1.0)  # the wallet's snapshot deadline
     try:
         assert await source.get_transfers_in_transit() == [moving]
@@ -224,7 +224,7 @@ async def test_the_wallet_reads_an_exchange_worker_in_process_within_its_own_dea
 
         slow.get_transfers_in_transit = never
         with pytest.raises(VenueTimeoutError, match="not read in time"):
-            await WorkerTransitSource(worker(slow)).get_transfers_in_transit()
+            await ActorTransitSource("binance", worker(slow)).get_transfers_in_transit()
     finally:
         venue_module._deadline.reset(token)
     with pytest.raises(VenueTimeoutError, match="no time left"):
