@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 
 from actors import ray_calls
 from actors.monitor_actor import spawn_monitor
-from actors.options import venue_actor_name
+from actors.options import MONITOR_NAME, venue_actor_name
 from actors.spawn import VenueActorFactory
 from factory.config import ModeConfig, resolve_config
 from factory.positions import ExecutionMode, PortfolioSnapshot, PositionKey
@@ -101,7 +101,7 @@ class EventDrivenStrategyEngine:
         config: ModeConfig | dict,
         execution_mode: ExecutionMode = "backtest",
         factory: VenueActorFactory | None = None,
-        monitor_name: str | None = "position-monitor",
+        monitor_name: str | None = MONITOR_NAME,
         store_path: str | None = None,
         limit_scale: float = 1.0,
         restart_wait_s: float = 0.0,
@@ -127,7 +127,7 @@ class EventDrivenStrategyEngine:
         )
         self.init_order.append("position_monitor")
         self.handles: dict[str, Any] = {"position_monitor": self.position_monitor}
-        self.handles.update({f"venue:{v}": h for v, h in self.venue_actors.items() if h})
+        self.handles.update({venue_actor_name(v): h for v, h in self.venue_actors.items() if h})
 
     def get_real_positions(self, timestamp: Any = None, timeout_s: float = 30.0) -> PortfolioSnapshot:
         """Ask the monitor for a snapshot and wait for it (through monitor restarts, for at

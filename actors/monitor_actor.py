@@ -30,7 +30,7 @@ import ray
 from actors import ray_calls
 from actors.metrics import Metrics
 from actors.monitor import PositionMonitor
-from actors.options import MONITOR_CONCURRENCY_GROUPS, monitor_options
+from actors.options import MONITOR_CONCURRENCY_GROUPS, MONITOR_NAME, monitor_options
 from actors.ray_calls import ActorVenueClient, RayVenueActors
 from actors.store import SnapshotStore
 from actors.supervisor import Supervisor
@@ -190,7 +190,7 @@ def spawn_monitor(
     factory: Any,
     config: Any,
     execution_mode: ExecutionMode = "backtest",
-    name: str | None = "position-monitor",
+    name: str | None = MONITOR_NAME,
     namespace: str | None = None,
     store_path: str | None = None,
     limit_scale: float = 1.0,
