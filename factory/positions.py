@@ -54,7 +54,8 @@ class PositionType(StrEnum):
     LST = "LST"
 
 
-_VENUE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: a venue id, or an account of one: ``binance``, ``binance.sub1`` (factory.accounts)
+_VENUE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9][a-z0-9_]*)?$")
 _SYMBOL_RE = re.compile(r"^[A-Za-z0-9.]+$")
 _PERP_RE = re.compile(r"^[A-Z0-9]+(USDT|USDC|USD)$")
 
@@ -70,7 +71,10 @@ def _parse_key(value: object) -> tuple[str, PositionType, str]:
         raise ValueError(f"position key {value!r} must have exactly three parts venue:type:symbol")
     venue, ptype, symbol = parts
     if not _VENUE_RE.match(venue):
-        raise ValueError(f"position key {value!r}: venue {venue!r} must be lower-case [a-z0-9_]")
+        raise ValueError(
+            f"position key {value!r}: venue {venue!r} must be lower-case [a-z0-9_], or "
+            "exchange.account for an account (binance.sub1)"
+        )
     if ptype not in _TYPES:
         allowed = ", ".join(PositionType.__members__)
         raise ValueError(f"position key {value!r}: type {ptype!r} is not one of {allowed}")
