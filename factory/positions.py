@@ -33,6 +33,7 @@ __all__ = [
     "ReconciliationItem",
     "ReconciliationResult",
     "RiskSummary",
+    "Rollup",
     "Transfer",
     "Unknown",
     "VenueSnapshot",
@@ -389,6 +390,24 @@ class Alert(_Model):
     message: str
 
 
+class Rollup(_Model):
+    """Net exposure of one group of venues (an exchange, an account or a tag).
+
+    Built like the desk total over the group's venues only: stale venues count with their
+    last good positions (``exposure_age_s``), a missing venue expected to hold a leg of an
+    underlying makes that underlying null (why in ``unknown["net_exposure.<U>"]``).
+    ``complete`` is True only when every venue of the group is fresh, none is missing and no
+    figure of the group is unknown; otherwise ``reason`` names the venues that are not.
+    """
+
+    venues: list[str] = Field(default_factory=list)
+    net_exposure: dict[str, float | None] = Field(default_factory=dict)
+    exposure_age_s: dict[str, float] = Field(default_factory=dict)
+    unknown: dict[str, Unknown] = Field(default_factory=dict)
+    complete: bool = False
+    reason: str | None = None
+
+
 class PortfolioSnapshot(_Model):
     """One consistent view over every enabled venue.
 
@@ -402,6 +421,10 @@ class PortfolioSnapshot(_Model):
     path, e.g. ``unknown["net_exposure.ETH"] = Unknown(reason="okx missing (...)",
     waiting_for=["okx"])``. Unknown transfers in transit are listed under
     ``transfers_in_transit.<venue>``.
+
+    ``by_exchange``, ``by_account`` and ``by_tag`` roll the same venues up per exchange
+    (``binance`` holds ``binance`` and ``binance.sub1``), per account (one venue id each) and
+    per account tag, beside the desk total (`Rollup`).
     """
 
     timestamp: datetime
@@ -421,3 +444,6 @@ class PortfolioSnapshot(_Model):
     alerts: list[Alert] = Field(default_factory=list)
     complete: bool = False
     latency_s: float = 0.0
+    by_exchange: dict[str, Rollup] = Field(default_factory=dict)
+    by_account: dict[str, Rollup] = Field(default_factory=dict)
+    by_tag: dict[str, Rollup] = Field(default_factory=dict)
