@@ -182,3 +182,25 @@ def test_config_check_accepts_a_desk_of_accounts(tmp_path, capsys):
     path = _mode(tmp_path, DESK)
     assert main(["config", "check", str(path)]) == 0
     assert capsys.readouterr().out.strip() == f"{path}: ok"
+
+
+def test_monitor_refuses_a_missing_account_credential_before_it_starts(tmp_path, capsys,
+                                                                        monkeypatch):
+    for name, value in {"BASIS_BINANCE_API_KEY": "k", "BASIS_BINANCE_API_SECRET": "s",
+                        "BASIS_OKX_API_KEY": "k", "BASIS_OKX_API_SECRET": "s",
+                        "BASIS_OKX_API_PASSPHRASE": "p", "BASIS_BINANCE_SUB1_API_KEY": "k1",
+                        "BASIS_BINANCE_SUB_2_API_KEY": "k2",
+                        "BASIS_BINANCE_SUB_2_API_SECRET": "s2"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("BASIS_BINANCE_SUB1_API_SECRET", raising=False)
+    path = _mode(tmp_path, DESK.replace("venues: [aave_v3]\n", ""))
+    assert main(["monitor", str(path), "--once", "--db", str(tmp_path / "h.sqlite")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [("error: binance.sub1: missing credential, set the environment variable "
+                    "BASIS_BINANCE_SUB1_API_SECRET")]
+
+
+def test_monitor_exits_2_on_a_bad_account(tmp_path, capsys):
+    path = _mode(tmp_path, "mode: bad\naccounts: {binance: [{id: main}, {id: main}]}\n")
+    assert main(["monitor", str(path), "--once"]) == 2
+    assert "accounts.binance.1.id: account 'main' is listed twice" in capsys.readouterr().err
