@@ -360,6 +360,21 @@ class ModeConfig(Frozen):
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     venue_settings: dict[str, VenueConfig] = Field(default_factory=dict)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_account_settings(cls, raw: Any) -> Any:
+        # an account has no settings of its own: say so before its entry fails as a venue's
+        settings = raw.get("venue_settings") if isinstance(raw, dict) else None
+        if isinstance(settings, dict):
+            problems = [
+                f"venue_settings.{v}: an account shares its exchange's settings; set "
+                f"venue_settings.{exchange_of(v)}"
+                for v in settings if isinstance(v, str) and exchange_of(v) != v
+            ]
+            if problems:
+                raise ValueError("\n".join(problems))
+        return raw
+
     @model_validator(mode="after")
     def _expand_accounts(self) -> ModeConfig:
         # runs before _consistent (declared first): positions on an account's venue id are

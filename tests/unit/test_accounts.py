@@ -204,3 +204,14 @@ def test_monitor_exits_2_on_a_bad_account(tmp_path, capsys):
     path = _mode(tmp_path, "mode: bad\naccounts: {binance: [{id: main}, {id: main}]}\n")
     assert main(["monitor", str(path), "--once"]) == 2
     assert "accounts.binance.1.id: account 'main' is listed twice" in capsys.readouterr().err
+
+
+def test_settings_of_an_account_are_its_exchange_settings(tmp_path):
+    path = _mode(tmp_path, DESK + "venue_settings: {binance.sub1: {timeout_s: 3}}\n")
+    with pytest.raises(ConfigError) as info:
+        load_mode(path)
+    assert info.value.problems == [
+        (f"{path}: venue_settings.binance.sub1: an account shares its exchange's settings; "
+         "set venue_settings.binance")]
+    shared = load_mode(_mode(tmp_path, DESK + "venue_settings: {binance: {timeout_s: 3}}\n"))
+    assert shared.venue_config("binance.sub1").timeout_s == 3
