@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from actors.alerts import evaluate_alerts
 from actors.portfolio import exposure, flat_positions, risk_summary
 from actors.reconcile import reconcile
+from actors.rollups import rollups
 from factory.assets import underlying_of
 from factory.config import ModeConfig, resolve_config
 from factory.errors import VenueTimeoutError
@@ -107,6 +108,7 @@ def aggregate(
     ``reasons`` gives, per missing venue, why it has not reported (named in its alert and in
     the reason of every figure it makes unknown). The net exposure of an underlying is null
     while a missing venue is expected (mode positions or allocation) to hold a leg of it.
+    The same arithmetic rolls up each exchange, account and tag (`actors.rollups`).
     """
     snaps = list(venue_snapshots.values())
     flat = flat_positions(snaps)
@@ -124,6 +126,11 @@ def aggregate(
             unknown[f"transfers_in_transit.{snap.venue}"] = Unknown(
                 reason=snap.transfers_unknown, waiting_for=[snap.venue]
             )
+    groups = rollups(
+        venue_snapshots, missing, config.venue_tags(),
+        waiting=lambda group_missing: _waiting(config, group_missing, reasons),
+        reasons=reasons, rate_readers=lambda token: _rate_readers(config, token),
+    )
     # every input is an already validated model or a dict built from validated keys
     snapshot = PortfolioSnapshot.trusted(
         timestamp=timestamp,
@@ -138,6 +145,9 @@ def aggregate(
         missing=sorted(missing),
         complete=not missing and not unknown and all(s.status == "ok" for s in snaps),
         latency_s=latency_s,
+        by_exchange=groups.by_exchange,
+        by_account=groups.by_account,
+        by_tag=groups.by_tag,
     )
     if with_alerts:
         snapshot = snapshot.model_copy(

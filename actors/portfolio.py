@@ -108,6 +108,7 @@ def exposure(
     snapshots: Iterable[VenueSnapshot],
     waiting: Mapping[str, Unknown] | None = None,
     rate_readers: Callable[[str], list[str]] | None = None,
+    rates: Mapping[str, float] | None = None,
 ) -> Exposure:
     """Return the net exposure per underlying (BTC, ETH, USD...) in units of that underlying.
 
@@ -122,9 +123,11 @@ def exposure(
             not answered); those underlyings are ``None`` with that reason.
         rate_readers: the venues configured to read a token's rate (named in ``waiting_for``
             when that rate is unknown); called only then.
+        rates: the LST rates to value the legs at (default: those these snapshots read); a
+            roll-up over some venues passes the rates every venue read.
     """
     snaps = list(snapshots)
-    rates = lst_rates(snaps)
+    rates = lst_rates(snaps) if rates is None else rates
     sums: dict[str, float] = {}
     age: dict[str, float] = {}
     no_rate: dict[str, list[str]] = {}

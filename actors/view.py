@@ -12,7 +12,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from factory.positions import PortfolioSnapshot
+from factory.positions import PortfolioSnapshot, Rollup
 
 __all__ = ["render_snapshot"]
 
@@ -47,6 +47,38 @@ def _value(snap: PortfolioSnapshot, path: str, value: float | None, fmt: str) ->
         return "-"
     waits = f" (waiting for: {', '.join(why.waiting_for)})" if why.waiting_for else ""
     return Text(f"unknown{waits}", style="yellow")
+
+
+def _rollup_value(group: Rollup, asset: str) -> str | Text:
+    """A roll-up's net exposure of one underlying; null reads ``unknown`` (waiting for)."""
+    if asset not in group.net_exposure:
+        return "-"
+    net = group.net_exposure[asset]
+    if net is not None:
+        return format(net, ",.6f")
+    why = group.unknown.get(f"net_exposure.{asset}")
+    waits = f" (waiting for: {', '.join(why.waiting_for)})" if why and why.waiting_for else ""
+    return Text(f"unknown{waits}", style="yellow")
+
+
+def _rollups(snap: PortfolioSnapshot) -> Table | None:
+    """Net exposure per exchange, account and tag; None for a desk of one account each."""
+    if not snap.by_tag and all(len(r.venues) < 2 for r in snap.by_exchange.values()):
+        return None
+    groups = [("exchange", snap.by_exchange), ("account", snap.by_account), ("tag", snap.by_tag)]
+    assets = sorted({a for _, g in groups for r in g.values() for a in r.net_exposure})
+    table = Table(title="Roll-ups")
+    for col in ("group", "name", "venues", "complete"):
+        table.add_column(col)
+    for asset in assets:
+        table.add_column(asset, justify="right")
+    for kind, group in groups:
+        for name, r in sorted(group.items()):
+            done = (Text("yes", style="green") if r.complete
+                    else Text(f"no: {r.reason or 'unknown'}"[:ERROR_WIDTH], style="yellow"))
+            table.add_row(kind, name, str(len(r.venues)), done,
+                          *(_rollup_value(r, a) for a in assets))
+    return table
 
 
 def render_snapshot(snap: PortfolioSnapshot, title: str = "basis-monitor") -> Group:
@@ -119,7 +151,11 @@ def render_snapshot(snap: PortfolioSnapshot, title: str = "basis-monitor") -> Gr
         f"{title}  {snap.timestamp:%Y-%m-%d %H:%M:%S} UTC  mode={snap.execution_mode}  "
         f"complete={snap.complete}", style="bold",
     )
-    parts: list[RenderableType] = [head, venues, positions, exposure, risk]
+    parts: list[RenderableType] = [head, venues, positions, exposure]
+    rolled = _rollups(snap)
+    if rolled is not None:
+        parts.append(rolled)
+    parts.append(risk)
     if transit.row_count:
         parts.append(transit)
     return Group(*parts, recon_line, alerts)

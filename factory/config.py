@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,10 +19,12 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
 
+from factory.accounts import AccountConfig, account_problems, exchange_of, expand_accounts
 from factory.errors import ConfigError, MissingCredentialError
 from factory.models import FiniteFrozenModel
 from factory.positions import PositionKey
@@ -69,8 +72,19 @@ def config_dir() -> Path:
 
 
 def env_name(venue: str, suffix: str) -> str:
-    """Return the fixed environment variable name, e.g. ``BASIS_BINANCE_API_KEY``."""
-    return f"BASIS_{venue.upper()}_{suffix}"
+    """Return the fixed environment variable name, e.g. ``BASIS_BINANCE_API_KEY``.
+
+    The venue id is upper-cased with every other character than a letter or digit written as
+    ``_``: the account ``binance.sub1`` reads ``BASIS_BINANCE_SUB1_API_KEY``.
+    """
+    return f"BASIS_{re.sub(r'[^A-Za-z0-9]', '_', venue).upper()}_{suffix}"
+
+
+#: The credential fields an account instance renames, with their variable suffixes.
+_ACCOUNT_CREDENTIALS = (
+    ("api_key_env", "API_KEY"), ("api_secret_env", "API_SECRET"),
+    ("passphrase_env", "API_PASSPHRASE"),
+)
 
 
 #: Other names a venue may be given in a mode (``aave`` is ``aave_v3``): alias -> venue id.
@@ -255,13 +269,32 @@ class VenueConfig(FiniteFrozenModel):
         return v.rstrip("/") if v else v
 
     def base_url(self, environ: dict[str, str] | None = None) -> str | None:
-        """Return the effective base-URL override: environment first, then config."""
+        """Return the effective base-URL override: environment first, then config.
+
+        Every account of an exchange shares the exchange's ``BASIS_<EXCHANGE>_API_BASE_URL``.
+        """
         env = os.environ if environ is None else environ
-        return env.get(env_name(self.venue, "API_BASE_URL")) or self.api_base_url
+        return env.get(env_name(exchange_of(self.venue), "API_BASE_URL")) or self.api_base_url
 
     def rpc_url(self, environ: dict[str, str] | None = None) -> str:
         """Return the chain RPC URL from ``BASIS_<CHAIN>_RPC_URL``."""
         return self.credentials.read(self.venue, "rpc_url_env", environ).get_secret_value()
+
+    def for_account(self, venue: str) -> VenueConfig:
+        """Return this exchange's settings for one of its accounts (``binance.sub1``).
+
+        The account keeps every setting but its venue id and its credential variables, which
+        become ``BASIS_<EXCHANGE>_<ACCOUNT>_API_KEY`` and so on (only those the exchange uses).
+        The default account (the plain venue id) is this config unchanged.
+        """
+        if venue == self.venue:
+            return self
+        names = {field: env_name(venue, suffix) for field, suffix in _ACCOUNT_CREDENTIALS
+                 if getattr(self.credentials, field)}
+        return self.model_copy(update={
+            "venue": venue, "ccxt_id": self.ccxt_id or self.venue,
+            "credentials": self.credentials.model_copy(update=names),
+        })
 
 
 # ---------------------------------------------------------------------------------------------
@@ -365,6 +398,11 @@ class ModeConfig(FiniteFrozenModel):
     ``venue_settings`` overrides the shipped venue configs (partially: fields given replace
     the defaults). ``strategy`` is None for a mode that only monitors (no backtest, no net-delta
     alert); when given, its ``family`` is required.
+
+    ``accounts`` lists several accounts per exchange (`factory.accounts`); once validated,
+    ``venues`` holds every venue instance to monitor: the venues as written, then one per
+    account (``binance``, ``binance.sub1``). A dump writes ``venues`` back as written, so a
+    dumped mode validates to the same mode.
     """
 
     mode: str = "adhoc"
@@ -372,6 +410,7 @@ class ModeConfig(FiniteFrozenModel):
     share_class: Literal["USDT", "ETH", "BTC"] = "USDT"
     initial_capital: float = Field(default=100_000.0, gt=0)
     venues: list[str] = Field(default_factory=list)
+    accounts: dict[str, list[AccountConfig]] = Field(default_factory=dict)
     positions: list[PositionKey] = Field(default_factory=list)
     allocation: dict[PositionKey, float] = Field(default_factory=dict)
     hedge: HedgeConfig = Field(default_factory=HedgeConfig)
@@ -380,6 +419,48 @@ class ModeConfig(FiniteFrozenModel):
     reconciliation: ReconciliationConfig = Field(default_factory=ReconciliationConfig)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     venue_settings: dict[str, VenueConfig] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_account_settings(cls, raw: Any) -> Any:
+        # an account has no settings of its own: say so before its entry fails as a venue's
+        settings = raw.get("venue_settings") if isinstance(raw, dict) else None
+        if isinstance(settings, dict):
+            problems = [
+                f"venue_settings.{v}: an account shares its exchange's settings; set "
+                f"venue_settings.{exchange_of(v)}"
+                for v in settings if isinstance(v, str) and exchange_of(v) != v
+            ]
+            if problems:
+                raise ValueError("\n".join(problems))
+        return raw
+
+    @model_validator(mode="after")
+    def _expand_accounts(self) -> ModeConfig:
+        # runs before _consistent (declared first): positions on an account's venue id are
+        # checked against the venues with the accounts added
+        if not self.accounts:
+            return self
+        kinds = {v: c.kind for v, c in {**venue_defaults(), **self.venue_settings}.items()}
+        problems = account_problems(self.accounts, self.venues, kinds)
+        if problems:
+            raise ValueError("\n".join(problems))
+        added = [v for v in expand_accounts(self.accounts) if v not in self.venues]
+        object.__setattr__(self, "venues", [*self.venues, *added])  # frozen after validation
+        return self
+
+    @field_serializer("venues")
+    def _venues_as_written(self, venues: list[str]) -> list[str]:
+        added = set(expand_accounts(self.accounts))
+        return [v for v in venues if v not in added]
+
+    def account_venues(self) -> list[str]:
+        """Return the venue ids of the mode's accounts (``binance``, ``binance.sub1``)."""
+        return list(expand_accounts(self.accounts))
+
+    def venue_tags(self) -> dict[str, list[str]]:
+        """Return the roll-up tags per venue id (only accounts carry tags)."""
+        return {v: tags for v, tags in expand_accounts(self.accounts).items() if tags}
 
     @model_validator(mode="after")
     def _consistent(self) -> ModeConfig:
@@ -409,7 +490,19 @@ class ModeConfig(FiniteFrozenModel):
         return self
 
     def venue_config(self, venue: str) -> VenueConfig:
-        """Return this mode's settings for a venue (override or shipped default)."""
+        """Return this mode's settings for a venue (override or shipped default).
+
+        An account's venue id (``binance.sub1``) gets its exchange's settings with its own
+        credential variables (`VenueConfig.for_account`).
+
+        Raises:
+            KeyError: the venue is neither shipped, in ``venue_settings``, nor an account.
+        """
+        exchange = exchange_of(venue)
+        if exchange != venue:
+            if venue not in self.account_venues():
+                raise KeyError(venue)
+            return self.venue_config(exchange).for_account(venue)
         venue = VENUE_ALIASES.get(venue, venue)
         if venue in self.venue_settings:
             return self.venue_settings[venue]
@@ -544,9 +637,10 @@ def _require_venues(mode: ModeConfig, source: str) -> None:
     if not mode.venues:
         raise ConfigError(f"{source}: venues: a mode needs at least one venue")
     known = supported_venues(mode)
+    accounts = set(mode.account_venues())
     unknown = [
         f"{source}: venues.{i}: unsupported venue {v!r} (supported: {', '.join(known)})"
-        for i, v in enumerate(mode.venues) if v not in known
+        for i, v in enumerate(mode.venues) if v not in known and v not in accounts
     ]
     if unknown:
         raise ConfigError(unknown)

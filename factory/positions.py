@@ -34,6 +34,7 @@ __all__ = [
     "ReconciliationItem",
     "ReconciliationResult",
     "RiskSummary",
+    "Rollup",
     "Transfer",
     "Unknown",
     "VenueSnapshot",
@@ -55,7 +56,8 @@ class PositionType(StrEnum):
     LST = "LST"
 
 
-_VENUE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+#: a venue id, or an account of one: ``binance``, ``binance.sub1`` (factory.accounts)
+_VENUE_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9][a-z0-9_]*)?$")
 _SYMBOL_RE = re.compile(r"^[A-Za-z0-9.]+$")
 _PERP_RE = re.compile(r"^[A-Z0-9]+(USDT|USDC|USD)$")
 
@@ -71,7 +73,10 @@ def _parse_key(value: object) -> tuple[str, PositionType, str]:
         raise ValueError(f"position key {value!r} must have exactly three parts venue:type:symbol")
     venue, ptype, symbol = parts
     if not _VENUE_RE.match(venue):
-        raise ValueError(f"position key {value!r}: venue {venue!r} must be lower-case [a-z0-9_]")
+        raise ValueError(
+            f"position key {value!r}: venue {venue!r} must be lower-case [a-z0-9_], or "
+            "exchange.account for an account (binance.sub1)"
+        )
     if ptype not in _TYPES:
         allowed = ", ".join(PositionType.__members__)
         raise ValueError(f"position key {value!r}: type {ptype!r} is not one of {allowed}")
@@ -384,6 +389,24 @@ class Alert(_Model):
     message: str
 
 
+class Rollup(_Model):
+    """Net exposure of one group of venues (an exchange, an account or a tag).
+
+    Built like the desk total over the group's venues only: stale venues count with their
+    last good positions (``exposure_age_s``), a missing venue expected to hold a leg of an
+    underlying makes that underlying null (why in ``unknown["net_exposure.<U>"]``).
+    ``complete`` is True only when every venue of the group is fresh, none is missing and no
+    figure of the group is unknown; otherwise ``reason`` names the venues that are not.
+    """
+
+    venues: list[str] = Field(default_factory=list)
+    net_exposure: dict[str, float | None] = Field(default_factory=dict)
+    exposure_age_s: dict[str, float] = Field(default_factory=dict)
+    unknown: dict[str, Unknown] = Field(default_factory=dict)
+    complete: bool = False
+    reason: str | None = None
+
+
 class PortfolioSnapshot(_Model):
     """One consistent view over every enabled venue.
 
@@ -397,6 +420,10 @@ class PortfolioSnapshot(_Model):
     path, e.g. ``unknown["net_exposure.ETH"] = Unknown(reason="okx missing (...)",
     waiting_for=["okx"])``. Unknown transfers in transit are listed under
     ``transfers_in_transit.<venue>``.
+
+    ``by_exchange``, ``by_account`` and ``by_tag`` roll the same venues up per exchange
+    (``binance`` holds ``binance`` and ``binance.sub1``), per account (one venue id each) and
+    per account tag, beside the desk total (`Rollup`).
     """
 
     timestamp: datetime
@@ -416,3 +443,6 @@ class PortfolioSnapshot(_Model):
     alerts: list[Alert] = Field(default_factory=list)
     complete: bool = False
     latency_s: float = 0.0
+    by_exchange: dict[str, Rollup] = Field(default_factory=dict)
+    by_account: dict[str, Rollup] = Field(default_factory=dict)
+    by_tag: dict[str, Rollup] = Field(default_factory=dict)

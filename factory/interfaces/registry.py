@@ -48,7 +48,8 @@ def create_position_interface(
     """Build the position interface for one venue.
 
     Args:
-        venue: venue id (``binance``, ``aave_v3`` or its alias ``aave``...).
+        venue: venue id (``binance``, ``aave_v3`` or its alias ``aave``...), or the venue id
+            of one of the mode's accounts (``binance.sub1``, routed to its exchange's kind).
         execution_mode: ``live`` or ``backtest``.
         config: a loaded `ModeConfig` or a plain dict validated into one; venues without
             settings use the shipped defaults.
@@ -61,7 +62,7 @@ def create_position_interface(
         raise ValueError(f"execution_mode must be 'live' or 'backtest', got {execution_mode!r}")
     mode = resolve_config(config)
     canonical = canonical_venue(venue)
-    known = set(venue_defaults()) | set(mode.venue_settings)
+    known = set(venue_defaults()) | set(mode.venue_settings) | set(mode.account_venues())
     if canonical not in known:
         supported = ", ".join(supported_venues(mode))
         raise ValueError(

@@ -58,7 +58,7 @@ def live_environ(exchange, sandbox) -> dict[str, str]:  # noqa: F811 - the fixtu
     from factory.sandbox.chain import sandbox_environ
 
     env: dict[str, str] = {}
-    for venue in exchange.venues():
+    for venue in exchange.accounts():  # every account of every exchange, sub-accounts too
         env.update(exchange.env(venue))
     env.update(sandbox_environ(sandbox, [sandbox.users[0]]))
     return env

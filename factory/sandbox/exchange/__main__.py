@@ -30,9 +30,9 @@ async def _serve(args: argparse.Namespace) -> None:
     emu = ExchangeEmulator(scenario=args.scenario, host=args.host, port=args.port)
     await emu.start()
     print(f"exchange emulator on {emu.url} (admin: {emu.url}/__admin/health)", flush=True)
-    for venue in emu.venues():
+    for venue in emu.accounts():  # each exchange's default account, then the others
         env = " ".join(f"{k}={v}" for k, v in emu.env(venue).items())
-        print(f"  {venue}: {emu.base_url(venue)}  {env}", flush=True)
+        print(f"  {venue}: {emu.base_url(venue.split('.')[0])}  {env}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

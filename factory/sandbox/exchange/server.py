@@ -10,6 +10,10 @@ Every request goes through the same pipeline: fault (latency / hang) -> ban and 
 -> route -> signature (fault: clock skew) -> handler
 -> fault (malformed JSON) -> usage headers, and is recorded with its time, weight and status.
 
+An exchange holds several accounts, one per API key (`factory.sandbox.exchange.book`): a
+scenario names them by venue id (``binance``, ``binance.sub1``) and a signed request reads the
+book of the account its key belongs to.
+
 The Python API (`set_account`, `inject`, `requests`...) is thread-safe, so tests can drive an
 emulator served from a background thread (`serve_in_thread`); other processes use the JSON
 admin API under ``/__admin`` (see `factory.sandbox.exchange.admin`).
@@ -27,9 +31,11 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from factory.config import RateLimits, VenueConfig, venue_defaults
+from factory.accounts import exchange_of
+from factory.config import RateLimits, VenueConfig, env_name, venue_defaults
 from factory.errors import ConfigError
 from factory.sandbox.exchange.admin import add_admin_routes
+from factory.sandbox.exchange.book import AccountBook
 from factory.sandbox.exchange.limiter import Charge, VenueLimiter
 from factory.sandbox.exchange.model import (
     EmulatorCredentials,
@@ -83,7 +89,7 @@ class ExchangeEmulator:
         self._limiters: dict[str, VenueLimiter] = {
             n: VenueLimiter(given.get(n) or EMULATOR_LIMITS.get(n) or RateLimits()) for n in names
         }
-        self._accounts: dict[str, VenueAccount] = {n: VenueAccount() for n in names}
+        self._book = AccountBook(self._venues)
         self._faults: dict[str, list[list[Any]]] = {n: [] for n in names}
         self._offset_s: dict[str, float] = dict.fromkeys(names, 0.0)
         self._log: list[RequestRecord] = []
@@ -140,42 +146,55 @@ class ExchangeEmulator:
     # -- accounts, faults, clock --------------------------------------------------------------
 
     def load(self, scenario: str | Path | dict | Scenario | None) -> None:
-        """Replace the accounts of every venue the scenario names."""
-        for venue, account in load_scenario(scenario).venues.items():
-            self.set_account(venue, account)
+        """Replace the accounts of every exchange the scenario names.
+
+        A scenario names all the accounts of an exchange it names (``binance`` and
+        ``binance.sub1``...): the exchange's other accounts are dropped.
+        """
+        accounts = load_scenario(scenario).venues
+        with self._lock:
+            for venue in accounts:
+                self._book.exchange(venue)
+            self._book.drop_others({exchange_of(v) for v in accounts})
+            for venue, account in accounts.items():
+                self.set_account(venue, account)
 
     def set_account(self, venue: str, account: VenueAccount | dict) -> None:
-        """Replace one venue's account.
+        """Replace (or add) one account: ``binance``, or another account ``binance.sub1``.
 
         Raises:
-            ConfigError: unknown venue or a wallet the venue does not have.
+            ConfigError: unknown venue, a wallet the venue does not have, or an API key
+                another account of the exchange uses.
         """
-        emu = self._venue(venue)
         acct = VenueAccount.model_validate(account)
-        problems = emu.check_wallets(acct)
-        if problems:
-            raise ConfigError(problems)
         with self._lock:
-            self._accounts[venue] = acct
+            self._book.put(venue, acct)
 
     def account(self, venue: str) -> VenueAccount:
-        self._venue(venue)
         with self._lock:
-            return self._accounts[venue]
+            return self._book.get(venue)
+
+    def accounts(self) -> list[str]:
+        """The venue ids of every account: each exchange's default, then the others."""
+        with self._lock:
+            return self._book.venues()
 
     def credentials(self, venue: str) -> EmulatorCredentials:
-        """The key, secret (and passphrase) this venue accepts."""
-        return self._venue(venue).credentials(self.account(venue))
+        """The key, secret (and passphrase) this account accepts."""
+        with self._lock:
+            return self._book.credentials(venue)
 
     def env(self, venue: str, config: VenueConfig | None = None) -> dict[str, str]:
-        """Environment variables that make a live interface reach this venue here.
+        """Environment variables that make a live interface reach this account here.
 
-        Returns ``BASIS_<VENUE>_API_BASE_URL`` plus the credential variables the venue config
-        names (``BASIS_OKX_API_PASSPHRASE``...).
+        Returns ``BASIS_<EXCHANGE>_API_BASE_URL`` plus the credential variables the venue config
+        names (``BASIS_OKX_API_PASSPHRASE``; an account ``binance.sub1`` reads
+        ``BASIS_BINANCE_SUB1_API_KEY``...).
         """
-        cfg = config or venue_defaults()[venue]
+        exchange = exchange_of(venue)
+        cfg = config or venue_defaults()[exchange].for_account(venue)
         creds = self.credentials(venue)
-        out = {f"BASIS_{venue.upper()}_API_BASE_URL": self.base_url(venue)}
+        out = {env_name(exchange, "API_BASE_URL"): self.base_url(exchange)}
         for field, value in (("api_key_env", creds.api_key), ("api_secret_env", creds.secret),
                              ("passphrase_env", creds.passphrase)):
             name = getattr(cfg.credentials, field)
@@ -317,9 +336,13 @@ class ExchangeEmulator:
 
     def _handle(self, emu: VenueEmulator, req: EmuRequest, fault: Fault | None) -> Reply:
         limiter = self._limiters[emu.name]
-        account = self._accounts[emu.name]
         cost = limiter.endpoint(req.method, req.path)
         route = emu.routes.get((req.method, req.path))
+        if route is not None and route.signed:  # the book of the account the key belongs to
+            holder = self._book.for_key(emu.name, emu.api_key(req))
+            account, creds = self._book.get(holder), self._book.credentials(holder)
+        else:
+            account, creds = self._book.public(emu.name), self._book.credentials(emu.name)
         kind = fault.kind if fault is not None else None
         outcome = f"fault:{kind}" if kind else "ok"
         if limiter.banned_until > req.now:  # a ban outlives every fault
@@ -345,7 +368,7 @@ class ExchangeEmulator:
             if kind == "clock_skew":
                 assert fault is not None
                 checked = dataclasses.replace(req, now=req.now + fault.offset_s)
-            reply = emu.authenticate(checked, emu.credentials(account))
+            reply = emu.authenticate(checked, creds)
             if reply is not None:
                 outcome = "unauthenticated"
         if reply is None and route is not None:

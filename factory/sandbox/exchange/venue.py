@@ -161,9 +161,6 @@ class VenueEmulator(abc.ABC):
             if w not in self.wallets
         ]
 
-    def credentials(self, account: VenueAccount) -> EmulatorCredentials:
-        return account.credentials or self.default_credentials
-
 
 EMULATOR_VENUES: dict[str, type[VenueEmulator]] = {}
 
