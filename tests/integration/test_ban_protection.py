@@ -56,12 +56,18 @@ def test_a_sustained_429_never_becomes_a_ban_and_binance_is_fresh_right_after(
     clean_exchange.inject("binance", Fault(kind="rate_limit", retry_after_s=RETRY_AFTER_S))
     fault_on = time.monotonic()
     transfers_unknown = 0
+    snapshots = rate_limited = 0
     while time.monotonic() - fault_on < FAULT_S:
         started = time.monotonic()
         snap = engine.get_real_positions()
         assert 418 not in statuses(clean_exchange), "binance banned the desk"
         stale = snap.venues["binance"]
-        assert stale.status == "stale" and "RateLimitedError" in (stale.error or "")
+        assert stale.status == "stale", stale
+        # refused by the limiter during the Retry-After; the one request a Retry-After lets out
+        # may miss the snapshot's deadline on a loaded machine (a timeout, never a ban)
+        assert (stale.error or "").startswith(("RateLimitedError", "VenueTimeoutError")), stale
+        snapshots += 1
+        rate_limited += "RateLimitedError" in (stale.error or "")
         assert stale.positions == binance_good.positions
         assert stale.account == binance_good.account
         assert stale.age_s >= time.monotonic() - fault_on - SNAPSHOT_S
@@ -73,6 +79,7 @@ def test_a_sustained_429_never_becomes_a_ban_and_binance_is_fresh_right_after(
         time.sleep(max(0.0, INTERVAL_S - (time.monotonic() - started)))
 
     assert transfers_unknown >= FAULT_S / INTERVAL_S / 4  # the wallet kept asking binance
+    assert rate_limited >= snapshots / 2, (rate_limited, snapshots)
     sent = clean_exchange.requests("binance")
     assert sent and {r.status for r in sent} == {429}
     gaps = [b.time - a.time for a, b in pairwise(sent)]
