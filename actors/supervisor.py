@@ -21,10 +21,10 @@ spawned for it: a second actor of the same venue would never be started.
 
 A round probes every venue at once, so it lasts at most one ping timeout however many actors
 are stuck. Every step is guarded, so one venue's failure never stops the round, and no round
-ever stops the loop. The supervisor talks to the actors only through `VenueActors` (implemented over Ray handles
-in `actors.ray_calls`), so it is tested with a hand-written stub; it has no Ray dependency. Time
-comes from the injected clock; the loop's pause comes from the injected ``sleep`` and is jittered
-(x0.9 to x1.1) so many monitors never probe in step.
+ever stops the loop. The supervisor talks to the actors only through `VenueActors`
+(implemented over Ray handles in `actors.ray_calls`), so it is tested with a hand-written stub;
+it has no Ray dependency. Time comes from the injected clock; the loop's pause comes from the
+injected ``sleep`` and is jittered (x0.9 to x1.1) so many monitors never probe in step.
 """
 
 from __future__ import annotations
