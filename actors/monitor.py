@@ -167,6 +167,8 @@ class PositionMonitor:
             handles wrapped by the caller; tests: fakes).
         clock: monotonic clock in seconds (injected for tests).
         wall_clock: the current UTC time (injected for tests); dates restored snapshots.
+        why: what else is known of a venue that failed, e.g. its supervisor's finding that the
+            venue actor's node was lost (None: nothing); added to the venue's error text.
     """
 
     def __init__(
@@ -177,6 +179,7 @@ class PositionMonitor:
         clients: Mapping[str, VenueClient] | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = utc,
+        why: Callable[[str], str | None] | None = None,
     ):
         if execution_mode not in ("live", "backtest"):
             raise ValueError(f"execution_mode must be 'live' or 'backtest', got {execution_mode!r}")
@@ -185,6 +188,7 @@ class PositionMonitor:
         self.execution_mode: ExecutionMode = execution_mode
         self.clock = clock
         self.wall_clock = wall_clock
+        self.why = why
         self.interfaces: dict[str, BasePositionInterface] = {}
         self.unavailable: list[str] = []
         if clients is None:
@@ -244,6 +248,17 @@ class PositionMonitor:
                 results[venue] = task.result()
         return results
 
+    def _failure(self, venue: str, result: VenueSnapshot | BaseException) -> str:
+        """The failed venue's error in one line, with what ``why`` knows of it."""
+        error = (_error_text(result) if isinstance(result, BaseException)
+                 else result.error or result.status)
+        try:
+            known = self.why(venue) if self.why is not None else None
+        except Exception as exc:  # noqa: BLE001 - an explanation never fails a snapshot
+            log.warning("could not explain %s: %s", venue, exc)
+            known = None
+        return f"{error} ({known})" if known and known not in error else error
+
     def _resolve(
         self, venue: str, result: VenueSnapshot | BaseException, now: float
     ) -> VenueSnapshot | None:
@@ -251,7 +266,7 @@ class PositionMonitor:
         if isinstance(result, VenueSnapshot) and result.status == "ok":
             self._last_good[venue] = (result, now)
             return result
-        error = _error_text(result) if isinstance(result, BaseException) else result.error
+        error = self._failure(venue, result)
         last = self._last_good.get(venue)
         if last is None:
             log.warning("venue %s missing: %s", venue, error)
@@ -281,8 +296,7 @@ class PositionMonitor:
             snap = self._resolve(venue, result, now)
             if snap is None:
                 missing.append(venue)
-                reasons[venue] = (_error_text(result) if isinstance(result, BaseException)
-                                  else result.error or result.status)
+                reasons[venue] = self._failure(venue, result)
             else:
                 venues[venue] = snap
         return aggregate(

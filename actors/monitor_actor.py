@@ -4,7 +4,8 @@ Live, the monitor talks to one `VenuePositionActor` per venue through
 `actors.ray_calls.ActorVenueClient` (every Ray call towards a child goes through
 `actors.ray_calls`). Supervision is `actors.supervisor.Supervisor`, a plain reconcile loop run in
 the ``control`` concurrency group: it pings every venue actor and replaces one that died for
-good through the factory, recording the event. Every snapshot is persisted to the
+good through the factory, recording the event; a venue whose actor's node is lost is left to
+Ray's restart and its stale snapshot says so. Every snapshot is persisted to the
 `SnapshotStore` before it is returned.
 
 The actor is restartable: its constructor arguments are small values carried in the actor's
@@ -42,6 +43,11 @@ __all__ = ["PositionMonitorActor", "spawn_monitor"]
 log = logging.getLogger("basis.monitor")
 
 
+async def _alive_nodes() -> set[str]:
+    """The cluster's alive nodes, asked off the event loop (a call to Ray's control store)."""
+    return await asyncio.to_thread(ray_calls.alive_nodes)
+
+
 class PositionMonitorActor:
     """Thin shell over `PositionMonitor` plus supervision and history.
 
@@ -76,7 +82,8 @@ class PositionMonitorActor:
         self.store = SnapshotStore(store_path or self.config.monitor.history_path)
         self.actors = RayVenueActors(venue_handles if execution_mode == "live" else None)
         self.supervisor = Supervisor(self.config.venues, self.actors, self._spawn,
-                                     record_event=self.store.record_event)
+                                     record_event=self.store.record_event,
+                                     alive_nodes=_alive_nodes if execution_mode == "live" else None)
         self._supervision: asyncio.Task | None = None
         clients = None
         if execution_mode == "live":
@@ -86,7 +93,8 @@ class PositionMonitorActor:
             deadline = self.config.monitor.deadline_s
             clients = {v: ActorVenueClient(v, self.actors, self.supervisor, deadline)
                        for v in self.config.venues}
-        self._monitor = PositionMonitor(factory, self.config, execution_mode, clients=clients)
+        self._monitor = PositionMonitor(factory, self.config, execution_mode, clients=clients,
+                                        why=self.supervisor.reason)
         restored: list[str] = []
         if execution_mode == "live":
             restored = self._restore_last_good()
@@ -185,6 +193,11 @@ class PositionMonitorActor:
 
         return os.getpid()
 
+    @ray.method(concurrency_group="control")
+    def node_id(self) -> str:
+        """Return the id of the Ray node the monitor runs on."""
+        return ray_calls.node_id()
+
 
 def spawn_monitor(
     factory: Any,
@@ -200,14 +213,15 @@ def spawn_monitor(
 
     The actor gets only small, self-contained arguments (no actor handles), so Ray can restart
     it from its creation spec; it re-attaches to the venue actors by name. The history path is
-    made absolute here, in the caller, so the actor's working directory does not matter.
+    made absolute here, in the caller, so the actor's working directory does not matter, and
+    the actor is placed on the caller's node (soft), where that path was resolved.
     """
     cfg = resolve_config(config)
     path = store_path or cfg.monitor.history_path
     if path != ":memory:":
         path = str(Path(path).expanduser().resolve())
     handle = ray_calls.start_actor(
-        PositionMonitorActor, monitor_options(name, namespace),
+        PositionMonitorActor, monitor_options(name, namespace, ray_calls.node_id()),
         factory, cfg, execution_mode, None, path, limit_scale,
         concurrency_groups=MONITOR_CONCURRENCY_GROUPS,
     )

@@ -45,6 +45,7 @@ __all__ = [
     "RayPool",
     "RayVenueActors",
     "actor_exists",
+    "alive_nodes",
     "call",
     "cluster_cpus",
     "get",
@@ -165,6 +166,11 @@ def node_id() -> str:
     return str(ray.get_runtime_context().get_node_id())
 
 
+def alive_nodes() -> set[str]:
+    """The ids of the cluster's nodes that are alive now (asked of Ray's control store)."""
+    return {str(n["NodeID"]) for n in ray.nodes() if n.get("Alive")}
+
+
 # -- venue actors ---------------------------------------------------------------------------------
 
 
@@ -187,9 +193,10 @@ class RayVenueActors:
         else:
             self._handles[venue] = handle
 
-    async def ping(self, venue: str, handle: Any, timeout_s: float) -> None:
+    async def ping(self, venue: str, handle: Any, timeout_s: float) -> str:
+        """Return the id of the node the venue's actor answered from (see `VenueActors`)."""
         try:
-            await asyncio.wait_for(handle.ping.remote(), timeout=timeout_s)
+            return str(await asyncio.wait_for(handle.node_id.remote(), timeout=timeout_s))
         except TimeoutError:
             raise ActorRestartingError(venue, f"no answer to a ping in {timeout_s:g} s") from None
         except Exception as exc:  # noqa: BLE001 - translated, then raised

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from actors.options import venue_actor_options
+from actors import ray_calls
+from actors.options import place_venues, venue_actor_options
 from actors.venue_actor import VenuePositionActor
 from factory.config import ModeConfig, resolve_config
 from factory.execution_interface_factory import ExecutionInterfaceFactory
@@ -37,20 +38,28 @@ class VenueActorFactory(ExecutionInterfaceFactory):
         built maps to None (logged). An actor of that name that is still alive is reused.
 
         Each actor is named ``venue:<id>`` so the Ray dashboard shows it, takes no CPU and is
-        restarted by Ray when its process dies.
+        restarted by Ray when its process dies. The actors are spread over the alive nodes in
+        the mode's venue order (`actors.options.place_venues`), so a replacement started
+        alone goes where the venue went first.
         """
         import ray
 
         mode = resolve_config(config)
         remote_cls = ray.remote(VenuePositionActor)
         handles: dict[str, Any] = {}
+        try:
+            nodes = place_venues([*mode.venues, *(v for v in venues if v not in mode.venues)],
+                                 ray_calls.alive_nodes())
+        except Exception as exc:  # noqa: BLE001 - placed by Ray's spread instead
+            log.warning("could not list the alive nodes: %s", exc)
+            nodes = {}
         for venue in venues:
             try:
                 # validate routing here, in the caller, so a bad venue fails fast and clearly
                 ExecutionInterfaceFactory.create_position_interface(venue, execution_mode, mode)
                 canonical = canonical_venue(venue)
                 handles[venue] = remote_cls.options(
-                    **venue_actor_options(canonical, namespace)
+                    **venue_actor_options(canonical, namespace, nodes.get(venue))
                 ).remote(canonical, execution_mode, mode, None, limit_scale)
             except Exception as exc:  # noqa: BLE001 - one venue never sinks the others
                 log.warning("venue actor for %s not started: %s", venue, exc)

@@ -8,14 +8,23 @@ Each round compares the venues the mode enables with the live venue actors and a
 | no actor for the venue | ``replaced`` | start one through the factory's spawn entry point |
 | the actor died for good (`ActorGoneError`) | ``replaced`` | start a new one, event ``venue_actor_died`` |
 | the actor is restarting or slow (`ActorRestartingError`) | ``unavailable`` | none: Ray restarts it |
+| the node it last answered from is no longer alive | ``unavailable`` | none: Ray restarts it on an alive node; event ``venue_node_lost`` |
 | the spawn failed or returned no actor | ``spawn_failed`` | reported (event, log), tried next round |
 | the probe itself failed | ``error`` | logged; the round goes on |
 
-Every step is guarded, so one venue's failure never stops the round, and no round ever stops the
-loop. The supervisor talks to the actors only through `VenueActors` (implemented over Ray handles
-in `actors.ray_calls`), so it is tested with a hand-written stub; it has no Ray dependency. Time
-comes from the injected clock; the loop's pause comes from the injected ``sleep`` and is jittered
-(x0.9 to x1.1) so many monitors never probe in step.
+A ping answers with the id of the node the actor runs on. With ``alive_nodes`` given, each round
+first asks which nodes are alive: a venue whose actor last answered from a node that is gone is
+``unavailable`` at once (without waiting for its ping to time out), its reason names the lost
+node until the actor answers again, from another node (event ``venue_actor_moved``). Ray, not
+the supervisor, restarts such an actor (it keeps its name and restarts left), so nothing is
+spawned for it: a second actor of the same venue would never be started.
+
+A round probes every venue at once, so it lasts at most one ping timeout however many actors
+are stuck. Every step is guarded, so one venue's failure never stops the round, and no round
+ever stops the loop. The supervisor talks to the actors only through `VenueActors`
+(implemented over Ray handles in `actors.ray_calls`), so it is tested with a hand-written stub;
+it has no Ray dependency. Time comes from the injected clock; the loop's pause comes from the
+injected ``sleep`` and is jittered (x0.9 to x1.1) so many monitors never probe in step.
 """
 
 from __future__ import annotations
@@ -63,8 +72,8 @@ class VenueActors(Protocol):
         """Make ``handle`` the venue's actor (None: it has none)."""
         ...
 
-    async def ping(self, venue: str, handle: Any, timeout_s: float) -> None:
-        """Return when the actor answers.
+    async def ping(self, venue: str, handle: Any, timeout_s: float) -> str | None:
+        """Return when the actor answers: the id of the node it runs on (None: not known).
 
         Raises:
             ActorGoneError: the actor died for good.
@@ -74,6 +83,7 @@ class VenueActors(Protocol):
 
 
 SpawnFn = Callable[[list[str]], Mapping[str, Any]]
+NodesFn = Callable[[], Awaitable[set[str]]]
 EventFn = Callable[[str, str, dict], None]
 
 
@@ -86,12 +96,16 @@ class VenueActorState:
         since: clock time the venue entered this state.
         replacements: actors started for the venue (the first start included).
         error: the last failure in one line, or None.
+        node: the node the actor last answered from, or None.
+        lost_node: the node that died under the actor, until the actor answers again.
     """
 
     state: str = "unknown"
     since: float = 0.0
     replacements: int = 0
     error: str | None = None
+    node: str | None = None
+    lost_node: str | None = None
 
 
 def _no_event(kind: str, venue: str, detail: dict) -> None:
@@ -114,6 +128,7 @@ class Supervisor:
         clock: monotonic seconds.
         ping_timeout_s: how long a ping may take.
         jitter: factor applied to each pause of the loop.
+        alive_nodes: returns the ids of the alive nodes (None: node losses are not watched).
     """
 
     def __init__(
@@ -125,6 +140,7 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         ping_timeout_s: float = PING_TIMEOUT_S,
         jitter: Callable[[], float] = _jitter,
+        alive_nodes: NodesFn | None = None,
     ):
         self.venues = list(venues)
         self.actors = actors
@@ -133,6 +149,7 @@ class Supervisor:
         self.clock = clock
         self.ping_timeout_s = ping_timeout_s
         self.jitter = jitter
+        self.alive_nodes = alive_nodes
         self.states: dict[str, VenueActorState] = {v: VenueActorState() for v in self.venues}
         self.rounds = 0
         self.last_round_s = 0.0
@@ -172,7 +189,9 @@ class Supervisor:
         else:
             if handle is not None:
                 self.actors.attach(venue, handle)
-                self.states.setdefault(venue, VenueActorState()).replacements += 1
+                state = self.states.setdefault(venue, VenueActorState())
+                state.replacements += 1
+                state.node = state.lost_node = None
                 self._set(venue, "replaced")
                 self._event("venue_actor_started", venue, {"reason": reason})
                 return True
@@ -182,31 +201,76 @@ class Supervisor:
         self._event("venue_actor_start_failed", venue, {"reason": reason, "error": error})
         return False
 
+    def reason(self, venue: str) -> str | None:
+        """Why the venue's actor does not serve, as last found (None: alive or not known)."""
+        state = self.states.get(venue)
+        if state is None:
+            return None
+        if state.lost_node is not None:
+            return (f"node {state.lost_node[:8]} lost; "
+                    "Ray is restarting the venue actor on another node")
+        if state.state in ("unavailable", "spawn_failed", "error"):
+            return f"venue actor {state.state}: {state.error}"
+        return None
+
+    async def _watch_nodes(self) -> None:
+        """Mark every venue whose actor's node is gone ``unavailable`` (event once per loss)."""
+        if self.alive_nodes is None:
+            return
+        try:
+            alive = set(await self.alive_nodes())
+        except Exception as exc:  # noqa: BLE001 - the pings still tell what answers
+            log.warning("could not list the alive nodes: %s", exc)
+            return
+        for venue in self.venues:
+            state = self.states.setdefault(venue, VenueActorState())
+            if state.node is None or state.node in alive:
+                continue
+            state.lost_node, state.node = state.node, None
+            self._set(venue, "unavailable", f"node {state.lost_node[:8]} lost")
+            self._event("venue_node_lost", venue, {"node": state.lost_node})
+
+    def _answered(self, venue: str, node: str | None) -> str:
+        state = self.states.setdefault(venue, VenueActorState())
+        before = state.lost_node or state.node
+        if node is not None and before is not None and node != before:
+            self._event("venue_actor_moved", venue, {
+                "from": before, "to": node, "node_lost": state.lost_node is not None})
+        state.lost_node = None
+        state.node = node or state.node
+        return self._set(venue, "alive")
+
     async def _check(self, venue: str) -> str:
         handle = self.actors.current(venue)
         if handle is None:
             self.replace(venue, "no actor")
             return self.states[venue].state
         try:
-            await self.actors.ping(venue, handle, self.ping_timeout_s)
+            node = await self.actors.ping(venue, handle, self.ping_timeout_s)
         except ActorGoneError:
             self._event("venue_actor_died", venue)
             self.replace(venue, "died", gone=handle)
             return self.states[venue].state
         except ActorRestartingError as exc:
-            return self._set(venue, "unavailable", str(exc))
-        return self._set(venue, "alive")
+            lost = self.states[venue].lost_node
+            return self._set(venue, "unavailable",
+                             f"node {lost[:8]} lost; {exc}" if lost else str(exc))
+        return self._answered(venue, node)
+
+    async def _guarded(self, venue: str) -> str:
+        try:
+            return await self._check(venue)
+        except Exception as exc:  # noqa: BLE001 - one venue never stops the round
+            log.warning("supervising %s failed: %s", venue, exc)
+            return self._set(venue, "error", f"{type(exc).__name__}: {exc}")
 
     async def reconcile(self) -> dict[str, str]:
         """Run one round over every configured venue; return venue -> state (see the module)."""
         started = self.clock()
-        states: dict[str, str] = {}
-        for venue in self.venues:
-            try:
-                states[venue] = await self._check(venue)
-            except Exception as exc:  # noqa: BLE001 - one venue never stops the round
-                log.warning("supervising %s failed: %s", venue, exc)
-                states[venue] = self._set(venue, "error", f"{type(exc).__name__}: {exc}")
+        await self._watch_nodes()
+        # every venue's probe at once: a round lasts one ping timeout, not one per stuck actor
+        found = await asyncio.gather(*(self._guarded(venue) for venue in self.venues))
+        states = dict(zip(self.venues, found, strict=True))
         self.rounds += 1
         self.last_round_s = self.clock() - started
         return states

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from actors import ray_calls
 from actors.ray_calls import NamedVenueActor
 from actors.venue import ActorTransitSource, VenueWorker
 from factory.execution_interface_factory import ExecutionInterfaceFactory
@@ -54,6 +55,10 @@ class VenuePositionActor:
     def ping(self) -> int:
         """Return the actor's process id (tests kill it to check recovery)."""
         return os.getpid()
+
+    def node_id(self) -> str:
+        """Return the id of the Ray node this actor runs on (the supervisor's probe)."""
+        return ray_calls.node_id()
 
     async def shutdown(self) -> None:
         await self.worker.interface.close()

@@ -105,3 +105,35 @@ async def test_backtest_mode_builds_the_simulated_interfaces_from_the_factory():
 def test_an_unknown_execution_mode_is_rejected():
     with pytest.raises(ValueError, match="execution_mode"):
         PositionMonitor(ExecutionInterfaceFactory(), {}, "paper")
+
+
+async def test_a_failed_venue_is_stale_with_its_last_values_and_says_what_the_supervisor_knows():
+    from factory.errors import VenueTimeoutError
+
+    clock = Clock()
+    okx = FakeClient("okx", -0.3)
+    lost = "node 1a2b3c4d lost; Ray is restarting the venue actor on another node"
+    cfg = {"venues": ["binance", "okx"], "monitor": {"deadline_s": 0.2}}
+    mon = PositionMonitor(ExecutionInterfaceFactory(), cfg, "live",
+                          clients={"binance": FakeClient("binance"), "okx": okx}, clock=clock,
+                          why=lambda venue: lost if venue == "okx" else None)
+    await mon.get_real_positions(utc(0))
+    okx.error = VenueTimeoutError("okx", "no answer within the 0.2 s deadline")
+    clock.t += 3.0
+    snap = await mon.get_real_positions(utc(3))
+    stale = snap.venues["okx"]
+    assert stale.status == "stale" and stale.age_s == pytest.approx(3.0)
+    assert stale.error == f"VenueTimeoutError: okx: no answer within the 0.2 s deadline ({lost})"
+    assert snap.positions["okx:Perp:BTCUSDT"] == -0.3 and snap.missing == []
+    assert snap.venues["binance"].status == "ok" and snap.venues["binance"].error is None
+
+
+async def test_an_explanation_that_fails_never_fails_the_snapshot():
+    def broken(venue):
+        raise RuntimeError("supervisor gone")
+
+    mon = PositionMonitor(ExecutionInterfaceFactory(), {"venues": ["okx"]}, "live",
+                          clients={"okx": FakeClient("okx", error=RuntimeError("503"))},
+                          clock=Clock(), why=broken)
+    snap = await mon.get_real_positions(utc(0))
+    assert snap.missing == ["okx"] and "503" in snap.alerts[0].message

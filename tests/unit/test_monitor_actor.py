@@ -49,6 +49,7 @@ class StubVenueActor:
         self.budgets: list[float | None] = []
         self.snapshot = Method(self._snapshot)
         self.ping = Method(self._ping)
+        self.node_id = Method(self._node_id)
 
     async def _answer(self):
         if self.state == "dead":
@@ -69,6 +70,10 @@ class StubVenueActor:
     async def _ping(self):
         await self._answer()
         return 1234
+
+    async def _node_id(self):
+        await self._answer()
+        return "node-a"
 
 
 class StubFactory:

@@ -55,6 +55,7 @@ class DiedHandle:
             raise ActorDiedError()
 
         self.ping = Remote(died)
+        self.node_id = Remote(died)
         self.transfers_in_transit = Remote(died)
 
 

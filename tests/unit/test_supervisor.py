@@ -7,6 +7,8 @@ asked to start; time is a manual clock.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from actors.supervisor import ActorGoneError, ActorRestartingError, Supervisor
@@ -181,3 +183,103 @@ async def test_the_loop_pauses_the_jittered_interval_less_the_round():
     await sup.run(2.0, sleep=sleep, rounds=3)
     assert pauses == pytest.approx([1.9, 1.9, 1.9])  # 2.0 x 1.1 - 0.3 of pinging
     assert sup.rounds == 3 and clock.now == pytest.approx(100.0 + 3 * 2.2)
+
+
+class NodeHandle(Handle):
+    """A handle that answers from ``node`` (the node its actor runs on)."""
+
+    def __init__(self, venue: str, node: str, state: str = "alive"):
+        super().__init__(venue, state)
+        self.node = node
+
+
+class NodeActors(StubActors):
+    """`VenueActors` whose pings answer the node, with the alive nodes as a knob."""
+
+    def __init__(self, clock: Clock, handles: dict[str, Handle], alive: set[str]):
+        super().__init__(clock, handles)
+        self.alive = alive
+
+    async def ping(self, venue, handle, timeout_s):
+        await super().ping(venue, handle, timeout_s)
+        return handle.node
+
+    async def alive_nodes(self):
+        if self.alive is None:
+            raise ConnectionError("control store unreachable")
+        return set(self.alive)
+
+
+def on_nodes(spawn, events, **handles):
+    clock = Clock()
+    actors = NodeActors(clock, handles, {"node-a", "node-b"})
+    sup = Supervisor(list(handles), actors, spawn, record_event=events, clock=clock,
+                     alive_nodes=actors.alive_nodes)
+    return sup, actors
+
+
+async def test_a_venue_whose_node_died_is_left_to_rays_restart_and_says_so():
+    spawn, events = StubSpawn(), Events()
+    sup, actors = on_nodes(spawn, events, binance=NodeHandle("binance", "node-a"),
+                           okx=NodeHandle("okx", "node-b"))
+    assert await sup.reconcile() == {"binance": "alive", "okx": "alive"}
+    assert sup.reason("okx") is None
+
+    actors.alive = {"node-a"}  # node-b is gone; Ray restarts okx's actor, its ping times out
+    actors.handles["okx"].state = "restarting"
+    assert await sup.reconcile() == {"binance": "alive", "okx": "unavailable"}
+    assert spawn.asked == []  # no second actor next to the one Ray restarts
+    assert events.seen == [("venue_node_lost", "okx", {"node": "node-b"})]
+    assert sup.reason("okx") == "node node-b lost; Ray is restarting the venue actor on another node"
+    assert await sup.reconcile() == {"binance": "alive", "okx": "unavailable"}
+    assert events.kinds("okx") == ["venue_node_lost"]  # one loss, one event
+
+    actors.handles["okx"].state, actors.handles["okx"].node = "alive", "node-a"
+    assert await sup.reconcile() == {"binance": "alive", "okx": "alive"}
+    assert events.seen[-1] == ("venue_actor_moved", "okx",
+                               {"from": "node-b", "to": "node-a", "node_lost": True})
+    assert sup.reason("okx") is None and sup.states["okx"].node == "node-a"
+    assert spawn.asked == [] and sup.states["okx"].replacements == 0
+
+
+async def test_an_actor_back_on_another_node_before_the_round_saw_the_loss_is_recorded_moved():
+    events = Events()
+    sup, actors = on_nodes(StubSpawn(), events, okx=NodeHandle("okx", "node-b"))
+    await sup.reconcile()
+    actors.alive = None  # the node listing fails: the pings still tell what answers
+    actors.handles["okx"].node = "node-a"
+    assert await sup.reconcile() == {"okx": "alive"}
+    assert events.seen == [("venue_actor_moved", "okx",
+                            {"from": "node-b", "to": "node-a", "node_lost": False})]
+
+
+async def test_a_replaced_actor_starts_with_no_node_known():
+    spawn, events = StubSpawn(), Events()
+    sup, actors = on_nodes(spawn, events, okx=NodeHandle("okx", "node-b"))
+    await sup.reconcile()
+    actors.handles["okx"].state = "gone"
+    assert await sup.reconcile() == {"okx": "replaced"}
+    assert sup.states["okx"].node is None and sup.reason("okx") is None
+    assert "venue_node_lost" not in events.kinds("okx")
+
+
+async def test_a_round_probes_every_venue_at_once_so_stuck_actors_do_not_add_up():
+    class Concurrent(StubActors):
+        def __init__(self, clock, handles):
+            super().__init__(clock, handles)
+            self.in_flight = self.most = 0
+
+        async def ping(self, venue, handle, timeout_s):
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+            await asyncio.sleep(0)  # the other probes start before this one ends
+            self.in_flight -= 1
+            await super().ping(venue, handle, timeout_s)
+
+    clock = Clock()
+    actors = Concurrent(clock, {"binance": Handle("binance", "restarting"),
+                                "okx": Handle("okx", "restarting"), "bybit": Handle("bybit")})
+    sup = Supervisor(["binance", "okx", "bybit"], actors, StubSpawn(), clock=clock)
+    assert await sup.reconcile() == {"binance": "unavailable", "okx": "unavailable",
+                                     "bybit": "alive"}
+    assert actors.most == 3
