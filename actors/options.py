@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "BUDGET_PREFIX",
     "MONITOR_CONCURRENCY_GROUPS",
     "MONITOR_NAME",
     "NAMESPACE",
+    "budget_actor_name",
+    "budget_actor_options",
     "monitor_options",
     "venue_actor_name",
     "venue_actor_options",
@@ -41,6 +44,36 @@ def venue_actor_options(venue: str, namespace: str | None = None) -> dict[str, A
         "max_restarts": -1,
         "max_task_retries": 0,
         "max_concurrency": 8,
+        "get_if_exists": True,
+    }
+    if namespace:
+        opts["namespace"] = namespace
+    return opts
+
+
+#: Prefix of the shared rate budgets' actor names (``budget:<exchange>:<group>``).
+BUDGET_PREFIX = "budget:"
+
+
+def budget_actor_name(exchange: str, group: str) -> str:
+    """Return the Ray actor name of an egress group's budget, e.g. ``budget:binance:default``."""
+    return f"{BUDGET_PREFIX}{exchange}:{group}"
+
+
+def budget_actor_options(exchange: str, group: str,
+                         namespace: str | None = None) -> dict[str, Any]:
+    """Options of a shared rate budget actor: one per (exchange, egress group), got or created
+    by name (so instances spawned or respawned later share it), 0 CPU, restarted by Ray.
+
+    Its methods are plain and quick: one call at a time (``max_concurrency=1``) keeps the
+    budget's bookkeeping serial.
+    """
+    opts: dict[str, Any] = {
+        "name": budget_actor_name(exchange, group),
+        "num_cpus": 0,
+        "max_restarts": -1,
+        "max_task_retries": 0,
+        "max_concurrency": 1,
         "get_if_exists": True,
     }
     if namespace:

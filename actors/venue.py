@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from actors.health import HealthTracker
+from actors.lease import BudgetLink
 from actors.limits import RateLimiter
 from actors.metrics import Metrics
 from actors.retry import RetryOutcome, RetryPolicy
@@ -64,6 +65,8 @@ class VenueWorker:
         metrics: metric sink (default: Ray metrics when Ray is up).
         clock: monotonic seconds.
         failures_to_down: consecutive failures that mark the venue ``down``.
+        budget: the shared budget of the exchange's egress group, paying the default limiter's
+            ``ip`` pools (None: the limiter's own pools).
     """
 
     def __init__(
@@ -75,13 +78,14 @@ class VenueWorker:
         clock: Callable[[], float] = time.monotonic,
         failures_to_down: int = 3,
         limit_scale: float = 1.0,
+        budget: BudgetLink | None = None,
     ):
         vc = interface.venue_config
         self.venue = interface.venue
         self.interface = interface
         self.clock = clock
         self.limiter = limiter or RateLimiter(self.venue, vc.rate_limits, scale=limit_scale,
-                                              clock=clock)
+                                              clock=clock, budget=budget)
         self.retry = retry or RetryPolicy(vc.retry, clock=clock)
         self.metrics = metrics or Metrics.auto()
         self.health = HealthTracker(failures_to_down=failures_to_down)
