@@ -74,7 +74,7 @@ class Lease:
         self._refund: dict[str, float] = {}
         self._seen: dict[str, tuple[float, float]] = {}
         self._blocks: list[BlockReport] = []
-        self._renewal: asyncio.Future[None] | None = None
+        self._renewal: asyncio.Future[LeaseGrant | None] | None = None
 
     def _drop_if_expired(self, now: float) -> None:
         if now >= self.expires_at:
@@ -158,24 +158,21 @@ class Lease:
             if p in self.pools:
                 self.retry_at[p] = asked_at + s
 
-    def answers(self, need: Mapping[str, float], now: float) -> bool:
-        """True when the lease pays ``need`` now or the budget said when to ask again."""
-        return all(self.remaining[p] >= w or self.retry_at[p] > now for p, w in need.items())
-
     # -- messages to the budget (one at a time) -------------------------------------------
 
-    async def _exchange(self, need: Mapping[str, float], on_grant: OnGrant) -> None:
+    async def _exchange(self, need: Mapping[str, float], on_grant: OnGrant) -> LeaseGrant:
         asked = self.clock()
         grant = await self.link.lease(self.request(need, asked))
         self.apply(grant, asked)
         on_grant(grant)
+        return grant
 
     def _busy(self) -> bool:
         return self._renewal is not None and not self._renewal.done()
 
     def renew_ahead(self, on_grant: OnGrant) -> None:
-        """Renew in the background when the lease runs low or a refusal is to be told (a
-        running loop is needed; the next message carries it otherwise)."""
+        """Renew in the background, for the pools in use, when the lease runs low or a refusal
+        is to be told (a running loop is needed; the next message carries it otherwise)."""
         if self._busy() or not (self.has_news() or self.wants_renewal(self.clock())):
             return
         try:
@@ -184,18 +181,20 @@ class Lease:
             return
         self._renewal = asyncio.ensure_future(self._quietly(on_grant))
 
-    async def _quietly(self, on_grant: OnGrant) -> None:
+    async def _quietly(self, on_grant: OnGrant) -> LeaseGrant | None:
         try:
-            await asyncio.wait_for(self._exchange(dict.fromkeys(self.pools, 0.0), on_grant),
-                                   AHEAD_CALL_S)
+            return await asyncio.wait_for(
+                self._exchange({p: 0.0 for p in self.pools if self.batch[p] > 0}, on_grant),
+                AHEAD_CALL_S)
         except Exception as exc:  # noqa: BLE001 - a request that needs it renews in the open
             log.warning("%s: shared rate budget not reached ahead of need: %s",
                         self.holder.split("#")[0], type(exc).__name__)
+            return None
 
     async def renew(self, need: Mapping[str, float], timeout_s: float,
-                    on_grant: OnGrant) -> bool:
+                    on_grant: OnGrant) -> LeaseGrant | None:
         """Ask the budget for ``need`` within ``timeout_s``; a renewal already under way is
-        awaited instead (then False: check the lease again).
+        awaited instead (then None: check the lease again).
 
         Raises:
             what the link raised, or TimeoutError.
@@ -205,7 +204,8 @@ class Lease:
             done, _ = await asyncio.wait([self._renewal], timeout=max(0.0, timeout_s))
             if not done:
                 raise TimeoutError
-            return False
-        self._renewal = asyncio.ensure_future(self._exchange(need, on_grant))
-        await asyncio.wait_for(asyncio.shield(self._renewal), max(0.0, timeout_s))
-        return True
+            return None
+        renewal: asyncio.Future[LeaseGrant | None] = asyncio.ensure_future(
+            self._exchange(need, on_grant))
+        self._renewal = renewal
+        return await asyncio.wait_for(asyncio.shield(renewal), max(0.0, timeout_s))

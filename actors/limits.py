@@ -446,14 +446,15 @@ class RateLimiter:
         timeout = BUDGET_CALL_S if deadline is None else min(BUDGET_CALL_S,
                                                               deadline - self.clock())
         try:
-            answered = await self.lease.renew(need, timeout, self._group_blocks)
+            grant = await self.lease.renew(need, timeout, self._group_blocks)
         except Exception as exc:  # noqa: BLE001 - refused here, named as such
             err = RateLimitedError(
                 self.venue, f"{endpoint} not sent: the shared rate budget did not answer "
                 f"({type(exc).__name__})", retry_after_s=0.0)
             self._refusals.add(err)
             raise err from None
-        if answered and not self.lease.answers(need, self.clock()):
+        if grant is not None and any(p not in grant.granted and p not in grant.retry_in_s
+                                     for p in need):
             err = RateLimitedError(self.venue, f"{endpoint} not sent: the shared rate budget "
                                    "has none of its pools", retry_after_s=0.0)
             self._refusals.add(err)
