@@ -28,7 +28,10 @@ from factory.errors import VenueTimeoutError
 from factory.execution_interface_factory import ExecutionInterfaceFactory
 from factory.positions import PortfolioSnapshot, VenueSnapshot
 
-__all__ = ["PREPARE_TIMEOUT_S", "WorkerClient", "WorkerTransitSource", "snapshot_once"]
+__all__ = [
+    "PREPARE_TIMEOUT_S", "WorkerClient", "WorkerTransitSource", "in_process_budgets",
+    "snapshot_once",
+]
 
 log = logging.getLogger("basis.once")
 
@@ -75,7 +78,7 @@ class WorkerTransitSource:
             raise VenueTimeoutError(self.venue, "transfers in transit not read in time") from None
 
 
-def _budgets(mode: ModeConfig) -> dict[str, LocalBudgetLink]:
+def in_process_budgets(mode: ModeConfig) -> dict[str, LocalBudgetLink]:
     """venue -> the in-process budget of its exchange and egress group (shared ones only)."""
     configs = {}
     for venue in mode.venues:
@@ -105,7 +108,7 @@ async def snapshot_once(mode: ModeConfig, store_path: str,
     workers: dict[str, VenueWorker] = {}
     failed: dict[str, Exception] = {}
     metrics = Metrics()  # in memory: no Ray here to export them
-    budgets = _budgets(mode)
+    budgets = in_process_budgets(mode)
     for venue in mode.venues:
         try:
             iface = factory.create_position_interface(venue, "live", mode)

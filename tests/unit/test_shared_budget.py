@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from actors.budget import DEFAULT_GROUP, SharedBudget, budget_key, shared_groups
 from actors.lease import Lease, LocalBudgetLink
 from actors.limits import RateLimiter
+from actors.once import in_process_budgets
 from factory.config import RateLimits, VenueConfig, resolve_config, venue_defaults
 from factory.errors import ConfigError
 from tests.unit.test_limiter_slow_start import ManualClock
@@ -276,3 +277,16 @@ def test_a_418_to_one_instance_bans_the_whole_group():
     waited = asyncio.run(run())
     assert waited >= 60.0 - 1e-9
     assert b.banned_until >= 1060.0 - 1e-9
+
+
+def test_basis_monitor_once_shares_one_in_process_budget_per_group():
+    binance = venue_defaults()["binance"].model_dump(mode="json")
+    mode = resolve_config({
+        "venues": ["binance", "binance2", "okx"],
+        "venue_settings": {"binance2": {**binance, "venue": "binance2"}},
+    })
+    links = in_process_budgets(mode)
+    assert set(links) == {"binance", "binance2"}  # okx is alone: its own pools
+    assert links["binance"].budget is links["binance2"].budget
+    assert set(links["binance"].budget.pools) == {
+        p.name for p in venue_defaults()["binance"].rate_limits.pools if p.scope == "ip"}
