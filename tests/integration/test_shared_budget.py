@@ -5,12 +5,14 @@ The ten instances (``binance``, ``binance2``..``binance10``: the binance venue c
 other venue ids, all reaching the emulator's binance) share one budget actor,
 ``budget:binance:default``. Hammered with two snapshots in flight each, they stay within the
 emulator's per-IP limits (no violation) while using most of them; the same load from ten
-instances that do not share (each in its own egress group) overruns the limit at once. A 429 to
-one instance stops the whole group within one lease.
+instances that do not share (each in its own egress group) overruns the limit at once, shown in
+this process as ``basis monitor --once`` runs the workers (where one in-process budget holds
+the limit too). A 429 to one instance stops the whole group within one lease.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,10 +20,15 @@ from typing import Any
 import pytest
 import ray
 
+from actors.metrics import Metrics
+from actors.once import in_process_budgets
 from actors.options import budget_actor_name
 from actors.ray_calls import kill
 from actors.spawn import VenueActorFactory
+from actors.venue import VenueWorker
 from factory.config import RateLimits, resolve_config, venue_defaults
+from factory.execution_interface_factory import ExecutionInterfaceFactory
+from factory.sandbox.env import scoped_environ
 from factory.sandbox.exchange import Fault
 from tests.integration.test_monitor_limits_secrets import (
     POOL_LIMITS,
@@ -140,18 +147,41 @@ def test_a_429_to_one_instance_stops_the_group_within_one_lease(shared, clean_ex
     assert 418 not in {r.status for r in records}
 
 
-def test_without_sharing_the_same_load_overruns_the_per_ip_limit(shared, clean_exchange):
-    handles, limits = shared
-    stop(handles)  # the shared instances' processes make room for the others
-    clean_exchange.set_limits("binance", limits)
-    mode, names = instances_mode(clean_exchange, limits, lambda i: f"own{i}", prefix="solo")
-    solo = spawn(mode, names)
+async def hammer_in_process(workers: list[VenueWorker], seconds: float,
+                            in_flight: int = 2) -> None:
+    """The same load as `hammer`, from workers in this process (no Ray)."""
+    end = time.time() + seconds
+
+    async def keep_asking(worker: VenueWorker) -> None:
+        while time.time() < end:
+            try:
+                await worker.snapshot(None, 30)
+            except Exception:  # noqa: BLE001, S110 - a refused snapshot is load too
+                pass
+
     try:
-        hammer(solo, 2 * WINDOW_S)  # from their start: markets, then snapshots
-        print(f"\nnot shared: {clean_exchange.violations('binance')} violations, "
-              f"statuses {clean_exchange.statuses('binance')}")
-        assert clean_exchange.violations("binance") > 0
-        with pytest.raises(ValueError):
-            ray.get_actor(budget_actor_name("binance", "own1"))  # alone: no budget
+        await asyncio.gather(*(keep_asking(w) for w in workers for _ in range(in_flight)))
     finally:
-        stop(solo)
+        await asyncio.gather(*(w.interface.close() for w in workers))
+
+
+@pytest.mark.parametrize("shared_budget", [True, False], ids=["in_one_budget", "each_alone"])
+def test_in_one_process_the_same_load_overruns_the_limit_only_without_sharing(
+        ray_session, live_environ, clean_exchange, shared_budget):
+    """As ``basis monitor --once`` runs them: ten workers with one in-process budget stay
+    within the per-IP limit; each in its own egress group, they overrun it."""
+    limits = scaled_binance()
+    egress = (lambda i: None) if shared_budget else (lambda i: f"own{i}")
+    mode, names = instances_mode(clean_exchange, limits, egress)
+    links = in_process_budgets(mode)
+    assert bool(links) is shared_budget
+    factory = ExecutionInterfaceFactory()
+    with scoped_environ(live_environ):
+        workers = [VenueWorker(factory.create_position_interface(n, "live", mode),
+                               metrics=Metrics(), budget=links.get(n)) for n in names]
+        clean_exchange.set_limits("binance", limits)
+        asyncio.run(hammer_in_process(workers, 2 * WINDOW_S))
+    violations = clean_exchange.violations("binance")
+    print(f"\nin one process, shared={shared_budget}: {violations} violations, "
+          f"statuses {clean_exchange.statuses('binance')}")
+    assert (violations == 0) is shared_budget
