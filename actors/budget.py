@@ -18,8 +18,9 @@ waits for a round trip to the budget:
   expired, then for one more window, and is forgotten;
 - a 429 or 418 reported by any instance blocks the whole group: no grant until the block ends,
   and every grant names the block, so each instance waits it out and slow-starts. Until its next
-  renewal, another instance can spend at most what it holds of its current lease: at most
-  1.5 x the lease batch per pool (it renews at half a batch), for at most ``lease_s`` seconds.
+  renewal, another instance can spend at most what it holds of its current lease: under 1.5
+  grants per pool (it renews below half of its last grant; a grant is a batch, or one request's
+  weight when that is more), for at most ``lease_s`` seconds.
 
 Plain class (time injected, no Ray); its Ray shell is `actors.budget_actor.SharedBudgetActor`,
 one per (exchange, egress group), named ``budget:<exchange>:<group>``.

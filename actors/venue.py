@@ -213,8 +213,18 @@ class VenueWorker:
                                  if self.limiter.banned_until > self.clock() else None),
                 "slow_start": {"pools": sorted(self.limiter.slow_pools),
                                "in_flight_cap": self.limiter.slow_cap},
+                "shared_budget": self._lease_status(),
             },
         }
+
+
+    def _lease_status(self) -> dict[str, Any] | None:
+        """This instance's lease of its egress group's budget (None: it has its own pools)."""
+        lease = self.limiter.lease
+        if lease is None:
+            return None
+        return {"pools": sorted(lease.pools), "remaining": dict(lease.remaining),
+                "ends_in_s": max(0.0, lease.expires_at - self.clock())}
 
 
 class TransitActor(Protocol):

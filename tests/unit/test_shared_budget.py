@@ -17,10 +17,13 @@ from hypothesis import strategies as st
 from actors.budget import DEFAULT_GROUP, SharedBudget, budget_key, shared_groups
 from actors.lease import Lease, LocalBudgetLink
 from actors.limits import RateLimiter
+from actors.metrics import Metrics
 from actors.once import in_process_budgets
+from actors.venue import VenueWorker
 from factory.config import RateLimits, VenueConfig, resolve_config, venue_defaults
-from factory.errors import ConfigError
+from factory.errors import ConfigError, RateLimitedError
 from tests.unit.test_limiter_slow_start import ManualClock
+from tests.unit.test_venue_worker import FakeWire
 
 LIMIT = 100.0
 WINDOW_S = 10.0
@@ -290,3 +293,22 @@ def test_basis_monitor_once_shares_one_in_process_budget_per_group():
     assert links["binance"].budget is links["binance2"].budget
     assert set(links["binance"].budget.pools) == {
         p.name for p in venue_defaults()["binance"].rate_limits.pools if p.scope == "ip"}
+
+
+async def test_a_venue_worker_spends_its_ip_pools_from_the_group_and_shows_its_lease():
+    pools = venue_defaults()["binance"].rate_limits.pools
+    shared = SharedBudget("binance", DEFAULT_GROUP, pools)
+    first = VenueWorker(FakeWire(), metrics=Metrics(), budget=LocalBudgetLink(shared))
+    second = VenueWorker(FakeWire(answers=[(429, {"Retry-After": "30"})]), metrics=Metrics(),
+                         budget=LocalBudgetLink(shared))
+    await first.snapshot(None, deadline_s=5)
+    lease = first.status()["limiter"]["shared_budget"]
+    assert lease["pools"] == sorted(p.name for p in pools if p.scope == "ip")
+    assert lease["remaining"]["spot_weight"] == 6000 * 0.05 - 20  # a batch less the account
+    assert 0 < lease["ends_in_s"] <= 1.0
+    assert shared.used("spot_weight") == 6000 * 0.05
+    with pytest.raises(RateLimitedError):
+        await second.snapshot(None, deadline_s=5)  # the venue's 429 to the second account
+    await asyncio.sleep(0)
+    assert shared.blocked_until["spot_weight"] >= shared.clock() + 29
+    assert VenueWorker(FakeWire(), metrics=Metrics()).status()["limiter"]["shared_budget"] is None
