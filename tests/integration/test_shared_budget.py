@@ -39,9 +39,10 @@ from tests.integration.test_monitor_limits_secrets import (
 
 INSTANCES = 10
 HAMMER_S = 4 * WINDOW_S
-RETRY_AFTER_S = 3.0
+RETRY_AFTER_S = 4.0
 #: the lease's span (SharedBudget.lease_s) plus the report's trip and a loaded machine's lag
-PROPAGATION_S = 1.0 + 0.5
+#: between a request's acquire and its arrival
+PROPAGATION_S = 1.0 + 1.0
 
 
 def instances_mode(exchange, limits: RateLimits, egress: Callable[[int], str | None],
