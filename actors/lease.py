@@ -160,6 +160,18 @@ class Lease:
 
     # -- messages to the budget (one at a time) -------------------------------------------
 
+    async def give_back(self, timeout_s: float = AHEAD_CALL_S) -> None:
+        """The instance stops: hand back what is left of the lease and report what was
+        answered, so the group gets the weight at once (a failure is only logged: the budget
+        then expires the lease)."""
+        now = self.clock()
+        self.expires_at = min(self.expires_at, now)
+        try:
+            await asyncio.wait_for(self.link.lease(self.request({}, now)), timeout_s)
+        except Exception as exc:  # noqa: BLE001 - the lease expires at the budget anyway
+            log.warning("%s: lease not handed back: %s", self.holder.split("#")[0],
+                        type(exc).__name__)
+
     async def _exchange(self, need: Mapping[str, float], on_grant: OnGrant) -> LeaseGrant:
         asked = self.clock()
         grant = await self.link.lease(self.request(need, asked))

@@ -141,4 +141,4 @@ async def snapshot_once(mode: ModeConfig, store_path: str,
     finally:
         store.close()
         for worker in workers.values():
-            await worker.interface.close()
+            await worker.close()

@@ -194,6 +194,12 @@ class VenueWorker:
             return f"{type(exc).__name__}: {exc}"
         return None
 
+    async def close(self) -> None:
+        """Hand back the lease of the group's budget (if any), then close the interface."""
+        if self.limiter.lease is not None:
+            await self.limiter.lease.give_back()
+        await self.interface.close()
+
     def status(self) -> dict[str, Any]:
         """Health, limiter figures and call count."""
         stats = self.limiter.snapshot_stats()

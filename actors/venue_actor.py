@@ -62,7 +62,7 @@ class VenuePositionActor:
         return os.getpid()
 
     async def shutdown(self) -> None:
-        await self.worker.interface.close()
+        await self.worker.close()
 
     def __repr__(self) -> str:
         return f"VenuePositionActor({self.worker.venue})"

@@ -312,3 +312,23 @@ async def test_a_venue_worker_spends_its_ip_pools_from_the_group_and_shows_its_l
     await asyncio.sleep(0)
     assert shared.blocked_until["spot_weight"] >= shared.clock() + 29
     assert VenueWorker(FakeWire(), metrics=Metrics()).status()["limiter"]["shared_budget"] is None
+
+
+async def test_a_worker_that_stops_hands_its_unspent_lease_back_at_once():
+    pools = venue_defaults()["binance"].rate_limits.pools
+    shared = SharedBudget("binance", DEFAULT_GROUP, pools)
+
+    class Wire(FakeWire):
+        closed = False
+
+        async def close(self) -> None:
+            self.closed = True
+
+    wire = Wire()
+    worker = VenueWorker(wire, metrics=Metrics(), budget=LocalBudgetLink(shared))
+    await worker.snapshot(None, deadline_s=5)
+    assert shared.used("spot_weight") == 6000 * 0.05
+    await worker.close()
+    assert wire.closed
+    assert shared.used("spot_weight") == 20.0  # only the account read, for one window
+    assert worker.status()["limiter"]["shared_budget"]["ends_in_s"] == 0.0
