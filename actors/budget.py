@@ -131,7 +131,15 @@ class LeaseGrant:
 
 @dataclass
 class BudgetStats:
-    """What the budget did, for status and benchmarks."""
+    """What the budget did, for status and benchmarks (weights summed over its pools).
+
+    Attributes:
+        leases: grants made; ``granted``: weight granted; ``refused``: requests told to wait.
+        refunded: weight handed back unspent; ``settled``: weight reported answered.
+        expired: weight of leases nobody reported on, counted as spent.
+        blocks: 429s and 418s reported; ``held_at_block``: weight the instances held when the
+            last one was recorded (what they could still spend before hearing of it).
+    """
 
     leases: int = 0
     granted: float = 0.0
@@ -140,7 +148,7 @@ class BudgetStats:
     settled: float = 0.0
     expired: float = 0.0
     blocks: int = 0
-    holders_at_block: float = 0.0
+    held_at_block: float = 0.0
 
 
 class _Pool:
@@ -277,7 +285,7 @@ class SharedBudget:
     def _block(self, report: BlockReport, now: float) -> None:
         until = now + max(0.0, report.seconds)
         self.stats.blocks += 1
-        self.stats.holders_at_block = sum(
+        self.stats.held_at_block = sum(
             w for h in self._holders.values() for w in h.held.values())
         if report.banned:
             self.banned_until = max(self.banned_until, until)
