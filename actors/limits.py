@@ -16,6 +16,12 @@ latency. Server feedback tightens the local view:
   binance ``X-MBX-USED-WEIGHT-1M``) reporting more than our own count is adopted into the
   endpoint's pools of that window; a venue without one keeps its own count only.
 
+With a shared budget (``budget=``, see `actors.budget`), the ``ip`` pools are also spent from
+the instance's `actors.lease.Lease`: the weight of every instance of the exchange in the same
+egress group then fits the pool once, not once per instance. A 429 or 418 is told to the group
+(every instance of it waits the block out, then slow-starts) and a used-weight header goes to
+the budget instead of this instance's pool. Without one, the limiter is what it always was.
+
 Acquire and release are paired by ``async with limiter.request(endpoint) as answer:`` (set
 ``answer.status``/``answer.headers``); the CEX request hooks call `acquire` and `complete`.
 
@@ -35,6 +41,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from actors.budget import LeaseGrant, shared_pools
+from actors.lease import BudgetLink, Lease
 from factory.config import RateLimitPool, RateLimits
 from factory.errors import RateLimitedError
 
@@ -42,6 +50,9 @@ __all__ = ["SLOW_START_OPEN_AT", "Answer", "LimiterStats", "RateLimiter", "Weigh
 
 #: In-flight cap of a slow start at which the cap is lifted (1 -> 2 -> 4 -> 8 -> open).
 SLOW_START_OPEN_AT = 8
+
+#: Longest wait for the shared budget's answer to a lease request (it is local or one hop).
+BUDGET_CALL_S = 2.0
 
 
 class WeightPool:
@@ -138,6 +149,8 @@ class RateLimiter:
         scale: multiplies every pool's limit (1.0 = the published limits).
         clock: monotonic seconds; ``sleep``: async sleep; ``wall``: epoch seconds, to name the
             end of a ban (all injectable).
+        budget: the way to the shared budget of the exchange's egress group; the ``ip`` pools
+            are then spent from its leases (None: this limiter's own pools only).
     """
 
     def __init__(
@@ -148,6 +161,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wall: Callable[[], float] = time.time,
+        budget: BudgetLink | None = None,
     ):
         self.venue = venue
         self.limits = limits
@@ -167,6 +181,9 @@ class RateLimiter:
         self._slow_inflight = 0
         self._slow_held: Counter[str] = Counter()
         self._refusals: weakref.WeakSet[RateLimitedError] = weakref.WeakSet()
+        shared = [p.name for p in shared_pools(limits.pools)]
+        self.lease = (Lease(venue, shared, budget, clock)
+                      if budget is not None and shared else None)
 
     def cost(self, endpoint: str) -> tuple[float, list[str]]:
         """Return (weight, pools) of an endpoint by config name or path (unknown: 1 on all)."""
@@ -215,12 +232,14 @@ class RateLimiter:
             self._lock = asyncio.Lock()
             self._answered = asyncio.Event()
         weight, pools = self.cost(endpoint)
+        shared = self._leased(pools)
         start = self.clock()
         async with self._lock:  # first come, first served
             while True:
                 now = self.clock()
                 wait = max(
                     [self.banned_until - now] + [self.pools[p].wait_for(weight, now) for p in pools]
+                    + ([self.lease.wait_for(shared, weight, now)] if self.lease else [])
                 )
                 if wait == float("inf"):
                     raise RateLimitedError(
@@ -231,6 +250,9 @@ class RateLimiter:
                         raise self._refusal(endpoint, wait, now)
                     await self.sleep(wait)
                     continue
+                if self.lease and not self.lease.covers(shared, weight, now):
+                    await self._renew(endpoint, {p: weight for p in shared}, deadline)
+                    continue
                 if self._slow_blocks(pools) or any(self.pools[p].held(weight, now)
                                                    for p in pools):
                     await self._until_answered(endpoint, deadline)
@@ -238,6 +260,9 @@ class RateLimiter:
                 break
             for p in pools:
                 self.pools[p].take(weight)
+            if self.lease and shared:
+                self.lease.take(shared, weight)
+                self._renew_ahead()
             if self.slow_cap is not None and self.slow_pools.intersection(pools):
                 self._slow_inflight += 1
                 self._slow_held[str(endpoint)] += 1
@@ -274,6 +299,8 @@ class RateLimiter:
         now = self.clock()
         for p in pools:
             self.pools[p].settle(weight, now)
+        if self.lease:
+            self.lease.settle(self._leased(pools), weight, now)
         if self._slow_held[str(endpoint)] > 0:
             self._slow_held[str(endpoint)] -= 1
             self._slow_inflight = max(0, self._slow_inflight - 1)
@@ -342,10 +369,12 @@ class RateLimiter:
         if status == 418:
             self.stats.server_418 += 1
             self._ban(now + (retry_after_s or 60.0))
+            self._tell_group(list(self.pools), retry_after_s or 60.0, banned=True)
         elif status == 429:
             self.stats.server_429 += 1
-            until = now + (retry_after_s if retry_after_s is not None else 1.0)
-            self._throttle(self._refused_pools(pools), until)
+            seconds = retry_after_s if retry_after_s is not None else 1.0
+            self._throttle(self._refused_pools(pools), now + seconds)
+            self._tell_group(self._refused_pools(pools), seconds)
         for name, value in headers.items():
             self._adopt_reported(name, value, pools, now)
 
@@ -365,7 +394,7 @@ class RateLimiter:
                 if spec.pools and p not in spec.pools:
                     continue
                 if abs(self.pools[p].window_s - window_s) < 1e-9:
-                    self.pools[p].adopt_used(used, now)
+                    self._adopt_used(p, used, now)
             return
 
     def _ban(self, until: float) -> None:
@@ -384,6 +413,67 @@ class RateLimiter:
             self._ban(until)
         else:
             self._throttle(list(self.pools), until)
+        self._tell_group(list(self.pools), seconds, banned)
+
+    # -- the shared budget (ip pools of the exchange's egress group) ---------------------------
+
+    def _leased(self, pools: list[str]) -> list[str]:
+        """The pools among ``pools`` paid by the lease (none without a shared budget)."""
+        return [p for p in pools if p in self.lease.pools] if self.lease else []
+
+    def _adopt_used(self, pool: str, used: float, now: float) -> None:
+        """A venue's used-weight figure: the group's budget's on a shared pool, else ours."""
+        if self.lease and pool in self.lease.pools:
+            self.lease.seen_used(pool, used, now)
+        else:
+            self.pools[pool].adopt_used(used, now)
+
+    def _tell_group(self, pools: list[str], seconds: float, banned: bool = False) -> None:
+        """Tell the group a refusal on its shared pools, now when a loop runs (else with the
+        next renewal)."""
+        if self.lease is None or not self._leased(pools):
+            return
+        self.lease.refused(pools, seconds, banned)
+        self._renew_ahead()
+
+    def _group_blocks(self, grant: LeaseGrant) -> None:
+        """Wait out a block the group is under (another instance's 429 or 418)."""
+        now = self.clock()
+        if grant.banned_for_s > 0 and now + grant.banned_for_s > self.banned_until + 0.05:
+            self._ban(now + grant.banned_for_s)
+        for p, seconds in grant.blocked_for_s.items():
+            if p in self.pools and now + seconds > self.pools[p].blocked_until + 0.05:
+                self._throttle([p], now + seconds)
+
+    def _renew_ahead(self) -> None:
+        assert self.lease is not None
+        self.lease.renew_ahead(self._group_blocks)
+
+    async def _renew(self, endpoint: str, need: dict[str, float],
+                     deadline: float | None) -> None:
+        """Renew the lease for a waiting request.
+
+        Raises:
+            RateLimitedError: the budget did not answer in time (the group's use is unknown,
+                so nothing is sent), or it has none of the pools the request needs.
+        """
+        assert self.lease is not None
+        timeout = BUDGET_CALL_S if deadline is None else min(BUDGET_CALL_S,
+                                                              deadline - self.clock())
+        try:
+            grant = await self.lease.renew(need, timeout, self._group_blocks)
+        except Exception as exc:  # noqa: BLE001 - refused here, named as such
+            err = RateLimitedError(
+                self.venue, f"{endpoint} not sent: the shared rate budget did not answer "
+                f"({type(exc).__name__})", retry_after_s=0.0)
+            self._refusals.add(err)
+            raise err from None
+        if grant is not None and any(p not in grant.granted and p not in grant.retry_in_s
+                                     for p in need):
+            err = RateLimitedError(self.venue, f"{endpoint} not sent: the shared rate budget "
+                                   "has none of its pools", retry_after_s=0.0)
+            self._refusals.add(err)
+            raise err
 
     def snapshot_stats(self) -> LimiterStats:
         now = self.clock()

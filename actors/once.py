@@ -6,6 +6,7 @@ Here the same pieces run in one asyncio loop instead: one `VenueWorker` per venu
 venue actor holds: limiter, retries, deadline, health), the `PositionMonitor` over them (the
 class the monitor actor holds: fan-out under the mode's deadline, aggregation, unknowns,
 reconciliation, alerts), the wallet's transfers in transit read from the exchanges' workers,
+the instances of one exchange and egress group spending one in-process `SharedBudget`,
 the last good snapshots restored from history and the result appended to it. With
 ``--address`` (a cluster) the command uses the actors instead.
 """
@@ -16,6 +17,8 @@ import asyncio
 import logging
 from typing import Any
 
+from actors.budget import SharedBudget, shared_groups
+from actors.lease import LocalBudgetLink
 from actors.metrics import Metrics
 from actors.monitor import PositionMonitor
 from actors.store import SnapshotStore
@@ -24,7 +27,7 @@ from factory.config import ModeConfig
 from factory.execution_interface_factory import ExecutionInterfaceFactory
 from factory.positions import PortfolioSnapshot, VenueSnapshot
 
-__all__ = ["PREPARE_TIMEOUT_S", "WorkerClient", "snapshot_once"]
+__all__ = ["PREPARE_TIMEOUT_S", "WorkerClient", "in_process_budgets", "snapshot_once"]
 
 log = logging.getLogger("basis.once")
 
@@ -55,6 +58,24 @@ class FailedClient:
         raise self.error
 
 
+def in_process_budgets(mode: ModeConfig) -> dict[str, LocalBudgetLink]:
+    """venue -> the in-process budget of its exchange and egress group (shared ones only)."""
+    configs = {}
+    for venue in mode.venues:
+        try:
+            configs[venue] = mode.venue_config(venue)
+        except KeyError:
+            continue  # reported as that venue's failure below
+    budgets: dict[tuple[str, str], SharedBudget] = {}
+    links = {}
+    for venue, (exchange, group) in shared_groups(configs).items():
+        if (exchange, group) not in budgets:
+            budgets[(exchange, group)] = SharedBudget(
+                exchange, group, configs[venue].rate_limits.pools)
+        links[venue] = LocalBudgetLink(budgets[(exchange, group)])
+    return links
+
+
 async def snapshot_once(mode: ModeConfig, store_path: str,
                         prepare_timeout_s: float = PREPARE_TIMEOUT_S) -> PortfolioSnapshot:
     """Take one live snapshot of every venue of ``mode`` in this process and record it.
@@ -67,10 +88,11 @@ async def snapshot_once(mode: ModeConfig, store_path: str,
     workers: dict[str, VenueWorker] = {}
     failed: dict[str, Exception] = {}
     metrics = Metrics()  # in memory: no Ray here to export them
+    budgets = in_process_budgets(mode)
     for venue in mode.venues:
         try:
             iface = factory.create_position_interface(venue, "live", mode)
-            workers[venue] = VenueWorker(iface, metrics=metrics)
+            workers[venue] = VenueWorker(iface, metrics=metrics, budget=budgets.get(venue))
         except Exception as exc:  # noqa: BLE001 - reported as this venue's failure
             failed[venue] = exc
     for worker in workers.values():
@@ -99,4 +121,4 @@ async def snapshot_once(mode: ModeConfig, store_path: str,
     finally:
         store.close()
         for worker in workers.values():
-            await worker.interface.close()
+            await worker.close()

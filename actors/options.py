@@ -6,11 +6,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
+    "BUDGET_PREFIX",
     "MONITOR_CONCURRENCY_GROUPS",
     "MONITOR_NAME",
     "NAMESPACE",
     "PLACEMENT_MEMORY_BYTES",
     "UNPLACED_SCHEDULING",
+    "budget_actor_name",
+    "budget_actor_options",
     "monitor_options",
     "place_venues",
     "venue_actor_name",
@@ -87,6 +90,36 @@ def venue_actor_options(
         "get_if_exists": True,
         "scheduling_strategy": (NodeAffinitySchedulingStrategy(node_id, soft=True) if node_id
                                 else UNPLACED_SCHEDULING),
+    }
+    if namespace:
+        opts["namespace"] = namespace
+    return opts
+
+
+#: Prefix of the shared rate budgets' actor names (``budget:<exchange>:<group>``).
+BUDGET_PREFIX = "budget:"
+
+
+def budget_actor_name(exchange: str, group: str) -> str:
+    """Return the Ray actor name of an egress group's budget, e.g. ``budget:binance:default``."""
+    return f"{BUDGET_PREFIX}{exchange}:{group}"
+
+
+def budget_actor_options(exchange: str, group: str,
+                         namespace: str | None = None) -> dict[str, Any]:
+    """Options of a shared rate budget actor: one per (exchange, egress group), got or created
+    by name (so instances spawned or respawned later share it), 0 CPU, restarted by Ray.
+
+    Its methods are plain and quick: one call at a time (``max_concurrency=1``) keeps the
+    budget's bookkeeping serial.
+    """
+    opts: dict[str, Any] = {
+        "name": budget_actor_name(exchange, group),
+        "num_cpus": 0,
+        "max_restarts": -1,
+        "max_task_retries": 0,
+        "max_concurrency": 1,
+        "get_if_exists": True,
     }
     if namespace:
         opts["namespace"] = namespace

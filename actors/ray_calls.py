@@ -32,14 +32,18 @@ from ray.exceptions import (
     WorkerCrashedError,
 )
 
-from actors.options import venue_actor_name
+from actors.budget import LeaseGrant, LeaseRequest
+from actors.budget_actor import SharedBudgetActor
+from actors.options import budget_actor_options, venue_actor_name
 from actors.supervisor import ActorGoneError, ActorRestartingError, Supervisor
+from factory.config import RateLimitPool
 from factory.errors import VenueUnavailableError
 from factory.positions import VenueSnapshot
 
 __all__ = [
     "DEADLINE_MARGIN_S",
     "RESTARTING_ERRORS",
+    "ActorBudgetLink",
     "ActorVenueClient",
     "NamedVenueActor",
     "RayPool",
@@ -53,6 +57,7 @@ __all__ = [
     "node_id",
     "put",
     "ray_is_up",
+    "shared_budget_actor",
     "start_actor",
     "submit",
     "unwrap",
@@ -263,6 +268,31 @@ class NamedVenueActor:
             self._handle = None
             error = unwrap(exc, self.venue)
         raise error
+
+
+# -- shared rate budgets -------------------------------------------------------------------------
+
+
+def shared_budget_actor(exchange: str, group: str, pools: list[RateLimitPool],
+                        scale: float = 1.0, namespace: str | None = None) -> Any:
+    """Get or create the budget actor of (``exchange``, ``group``); return its handle."""
+    return start_actor(SharedBudgetActor, budget_actor_options(exchange, group, namespace),
+                       exchange, group, pools, scale)
+
+
+class ActorBudgetLink:
+    """A venue instance's way to its group's budget actor (`actors.lease.BudgetLink`).
+
+    A failed call raises the budget actor's failure as Ray gives it; the limiter then refuses
+    the request that waited for the lease (the group's use is unknown).
+    """
+
+    def __init__(self, handle: Any):
+        self.handle = handle
+
+    async def lease(self, request: LeaseRequest) -> LeaseGrant:
+        grant: LeaseGrant = await self.handle.lease.remote(request)
+        return grant
 
 
 # -- backtest sweeps ------------------------------------------------------------------------------

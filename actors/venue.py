@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from actors.health import HealthTracker
+from actors.lease import BudgetLink
 from actors.limits import RateLimiter
 from actors.metrics import Metrics
 from actors.retry import RetryOutcome, RetryPolicy
@@ -64,6 +65,8 @@ class VenueWorker:
         metrics: metric sink (default: Ray metrics when Ray is up).
         clock: monotonic seconds.
         failures_to_down: consecutive failures that mark the venue ``down``.
+        budget: the shared budget of the exchange's egress group, paying the default limiter's
+            ``ip`` pools (None: the limiter's own pools).
     """
 
     def __init__(
@@ -75,13 +78,14 @@ class VenueWorker:
         clock: Callable[[], float] = time.monotonic,
         failures_to_down: int = 3,
         limit_scale: float = 1.0,
+        budget: BudgetLink | None = None,
     ):
         vc = interface.venue_config
         self.venue = interface.venue
         self.interface = interface
         self.clock = clock
         self.limiter = limiter or RateLimiter(self.venue, vc.rate_limits, scale=limit_scale,
-                                              clock=clock)
+                                              clock=clock, budget=budget)
         self.retry = retry or RetryPolicy(vc.retry, clock=clock)
         self.metrics = metrics or Metrics.auto()
         self.health = HealthTracker(failures_to_down=failures_to_down)
@@ -190,6 +194,12 @@ class VenueWorker:
             return f"{type(exc).__name__}: {exc}"
         return None
 
+    async def close(self) -> None:
+        """Hand back the lease of the group's budget (if any), then close the interface."""
+        if self.limiter.lease is not None:
+            await self.limiter.lease.give_back()
+        await self.interface.close()
+
     def status(self) -> dict[str, Any]:
         """Health, limiter figures and call count."""
         stats = self.limiter.snapshot_stats()
@@ -209,8 +219,18 @@ class VenueWorker:
                                  if self.limiter.banned_until > self.clock() else None),
                 "slow_start": {"pools": sorted(self.limiter.slow_pools),
                                "in_flight_cap": self.limiter.slow_cap},
+                "shared_budget": self._lease_status(),
             },
         }
+
+
+    def _lease_status(self) -> dict[str, Any] | None:
+        """This instance's lease of its egress group's budget (None: it has its own pools)."""
+        lease = self.limiter.lease
+        if lease is None:
+            return None
+        return {"pools": sorted(lease.pools), "remaining": dict(lease.remaining),
+                "ends_in_s": max(0.0, lease.expires_at - self.clock())}
 
 
 class TransitActor(Protocol):

@@ -12,7 +12,7 @@ import os
 from typing import Any
 
 from actors import ray_calls
-from actors.ray_calls import NamedVenueActor
+from actors.ray_calls import ActorBudgetLink, NamedVenueActor
 from actors.venue import ActorTransitSource, VenueWorker
 from factory.execution_interface_factory import ExecutionInterfaceFactory
 from factory.positions import VenueSnapshot
@@ -21,7 +21,11 @@ __all__ = ["VenuePositionActor"]
 
 
 class VenuePositionActor:
-    """Thin Ray shell over `VenueWorker` (one actor per venue)."""
+    """Thin Ray shell over `VenueWorker` (one actor per venue).
+
+    ``budget``: the handle of the shared rate budget actor of the venue's exchange and egress
+    group (`actors.ray_calls.shared_budget_actor`), None when the venue shares no pool.
+    """
 
     def __init__(
         self,
@@ -30,6 +34,7 @@ class VenuePositionActor:
         config: Any,
         factory: Any = None,
         limit_scale: float = 1.0,
+        budget: Any = None,
     ):
         factory = factory or ExecutionInterfaceFactory()
         iface = factory.create_position_interface(venue, execution_mode, config)
@@ -38,7 +43,8 @@ class VenuePositionActor:
             enabled = set(iface.mode_config.venues)
             iface.set_transit_sources({v: ActorTransitSource(v, NamedVenueActor(v))
                                        for v in names if not enabled or v in enabled})
-        self.worker = VenueWorker(iface, limit_scale=limit_scale)
+        link = ActorBudgetLink(budget) if budget is not None else None
+        self.worker = VenueWorker(iface, limit_scale=limit_scale, budget=link)
 
     async def snapshot(self, timestamp: Any = None, deadline_s: float | None = None) -> VenueSnapshot:
         return await self.worker.snapshot(timestamp, deadline_s)
@@ -61,7 +67,7 @@ class VenuePositionActor:
         return ray_calls.node_id()
 
     async def shutdown(self) -> None:
-        await self.worker.interface.close()
+        await self.worker.close()
 
     def __repr__(self) -> str:
         return f"VenuePositionActor({self.worker.venue})"

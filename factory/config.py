@@ -243,6 +243,11 @@ class VenueConfig(FiniteFrozenModel):
     kind: Literal["cex", "onchain", "transfer"]
     description: str = ""
     ccxt_id: str | None = None
+    egress: str | None = Field(
+        default=None, min_length=1, pattern=r"^[A-Za-z0-9_.-]+$",
+        description="egress group: instances of one exchange in one group share its ip pools "
+                    "(None: the exchange's default group)",
+    )
     urls: dict[str, str] = Field(default_factory=dict)
     api_base_url: str | None = None
     chain: str | None = None
