@@ -28,7 +28,7 @@ def test_a_lost_nodes_venues_are_stale_with_their_last_values_then_fresh_on_the_
         cex_cluster, tmp_path):
     mode = resolve_config({"mode": "cluster_test", "venues": VENUES,
                            "monitor": {"deadline_s": DEADLINE_S},
-                           "strategy": {"underlying": "BTC"}})
+                           "strategy": {"family": "basis", "underlying": "BTC"}})
     engine = EventDrivenStrategyEngine(mode, "live", store_path=str(tmp_path / "h.sqlite"))
     monitor = engine.position_monitor
     try:
