@@ -14,8 +14,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, cast
 
 from actors import ray_calls
+from actors.budget import shared_groups
 from actors.monitor_actor import spawn_monitor
-from actors.options import MONITOR_NAME, venue_actor_name
+from actors.options import MONITOR_NAME, budget_actor_name, venue_actor_name
 from actors.spawn import VenueActorFactory
 from factory.config import ModeConfig, resolve_config
 from factory.positions import ExecutionMode, PortfolioSnapshot, PositionKey
@@ -174,14 +175,31 @@ class EventDrivenStrategyEngine:
                                  timeout_s=timeout_s)
         return cast(list[PortfolioSnapshot], history)
 
+    def _budget_groups(self) -> dict[str, tuple[str, str]]:
+        """venue -> (exchange, egress group) of the shared budgets of this engine's venues."""
+        if self.execution_mode != "live":
+            return {}
+        configs = {}
+        for venue in self.venue_actors:
+            try:
+                configs[venue] = self.config.venue_config(venue)
+            except KeyError:
+                continue
+        return shared_groups(configs)
+
     def shutdown(self, wait_s: float = 10.0) -> None:
-        """Stop the actors this engine started and wait (at most ``wait_s``) until their names
-        are free, so an engine built right after can take the same names."""
+        """Stop the actors this engine started (the monitor, the venue actors and the shared
+        rate budgets of their egress groups) and wait (at most ``wait_s``) until their names are
+        free, so an engine built right after takes the same names with its own settings."""
         names = [name for name in (self.monitor_name, *map(venue_actor_name, self.venue_actors))
                  if name]
         for handle in self.handles.values():
             ray_calls.kill(handle)
         self.handles.clear()
+        for budget in set(self._budget_groups().values()):
+            name = budget_actor_name(*budget)
+            if ray_calls.kill_named(name):
+                names.append(name)
         end = time.monotonic() + wait_s
         while names and time.monotonic() < end:
             names = [name for name in names if ray_calls.actor_exists(name)]

@@ -54,6 +54,7 @@ __all__ = [
     "cluster_cpus",
     "get",
     "kill",
+    "kill_named",
     "node_id",
     "put",
     "ray_is_up",
@@ -145,6 +146,16 @@ def kill(handle: Any) -> None:
         ray.kill(handle, no_restart=True)
     except Exception:  # noqa: BLE001, S110 - already gone
         pass
+
+
+def kill_named(name: str) -> bool:
+    """Kill the actor of this name for good, if there is one; return True when there was."""
+    try:
+        handle = ray.get_actor(name)
+    except ValueError:
+        return False
+    kill(handle)
+    return True
 
 
 def actor_exists(name: str) -> bool:

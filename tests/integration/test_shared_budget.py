@@ -23,13 +23,14 @@ import ray
 from actors.metrics import Metrics
 from actors.once import in_process_budgets
 from actors.options import budget_actor_name
-from actors.ray_calls import kill
+from actors.ray_calls import actor_exists, kill, kill_named
 from actors.spawn import VenueActorFactory
 from actors.venue import VenueWorker
 from factory.config import RateLimits, resolve_config, venue_defaults
 from factory.execution_interface_factory import ExecutionInterfaceFactory
 from factory.sandbox.env import scoped_environ
 from factory.sandbox.exchange import Fault
+from tests.integration.live_helpers import eventually
 from tests.integration.test_monitor_limits_secrets import (
     POOL_LIMITS,
     WINDOW_S,
@@ -93,12 +94,13 @@ def pool_paths(limits: RateLimits) -> dict[str, set[str]]:
 
 
 def stop(handles: dict[str, Any]) -> None:
+    """Kill the instances and their budget; return once the names are free (a later test's
+    engine must create its own budget, with its own limits, not find this one dying)."""
     for handle in handles.values():
         kill(handle)
-    try:
-        kill(ray.get_actor(budget_actor_name("binance", "default")))
-    except ValueError:
-        pass
+    name = budget_actor_name("binance", "default")
+    kill_named(name)
+    eventually(lambda: not actor_exists(name), 30, 0.05, "the budget actor's name free")
 
 
 @pytest.fixture(scope="module")
