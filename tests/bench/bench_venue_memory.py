@@ -63,7 +63,7 @@ class BeforeVenueActor:
     def __init__(self, venue: str, mode: Any):
         import ccxt.async_support  # noqa: F401 - the whole package, as the old import did
 
-        from actors.venue import VenuePositionActor
+        from actors.venue_actor import VenuePositionActor
 
         self.inner = VenuePositionActor(venue, "live", mode)
 
