@@ -184,8 +184,19 @@ class Lease:
 
     def renew_ahead(self, on_grant: OnGrant) -> None:
         """Renew in the background, for the pools in use, when the lease runs low or a refusal
-        is to be told (a running loop is needed; the next message carries it otherwise)."""
-        if self._busy() or not (self.has_news() or self.wants_renewal(self.clock())):
+        is to be told (a running loop is needed; the next message carries it otherwise).
+
+        A refusal that arrives while a message is already on its way is sent right after that
+        one returns: the instance that was refused is blocked itself, so waiting for its next
+        request would tell the group only once the block is over.
+        """
+        if self._busy():
+            if self.has_news():
+                assert self._renewal is not None
+                self._renewal.add_done_callback(
+                    lambda done: None if done.cancelled() else self.renew_ahead(on_grant))
+            return
+        if not (self.has_news() or self.wants_renewal(self.clock())):
             return
         try:
             asyncio.get_running_loop()

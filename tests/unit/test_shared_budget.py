@@ -265,6 +265,42 @@ def test_a_429_to_one_instance_blocks_the_others_within_their_current_lease():
     assert b.stats.server_429 == 0
 
 
+def test_a_refusal_while_a_renewal_is_on_its_way_reaches_the_group_right_after_it():
+    clock = ManualClock()
+    shared = budget(clock, lease_fraction=0.2)
+    release = asyncio.Event()
+    calls: list[tuple[dict, int]] = []
+
+    class SlowLink(LocalBudgetLink):
+        async def lease(self, request):
+            calls.append((dict(request.need), len(request.blocks)))
+            if len(calls) == 2:  # the renewal ahead of need is held on its way
+                await release.wait()
+            return await super().lease(request)
+
+    lease = Lease("binance", ["ip_w"], SlowLink(shared), clock)
+
+    async def run() -> None:
+        await lease.renew({"ip_w": 5.0}, 1.0, lambda grant: None)  # the first lease
+        lease.take(["ip_w"], lease.remaining["ip_w"])  # spent: a renewal is wanted
+        lease.renew_ahead(lambda grant: None)  # on its way, held by the link
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert len(calls) == 2  # the renewal's message was built before the refusal
+        lease.refused(["ip_w"], 5.0)  # the venue's 429 while it is out
+        lease.renew_ahead(lambda grant: None)
+        release.set()
+        for _ in range(100):  # the held renewal returns, then the report's own message
+            if len(calls) == 3 and lease._renewal is not None and lease._renewal.done():
+                break
+            await asyncio.sleep(0)
+
+    asyncio.run(run())
+    # the report went out as the next message, without waiting for another request
+    assert [blocks for _, blocks in calls] == [0, 0, 1]
+    assert shared.stats.blocks == 1
+
+
 def test_a_418_to_one_instance_bans_the_whole_group():
     clock = ManualClock()
     shared = budget(clock, lease_fraction=0.05)  # batches of one request
@@ -312,6 +348,8 @@ async def test_a_venue_worker_spends_its_ip_pools_from_the_group_and_shows_its_l
     await asyncio.sleep(0)
     assert shared.blocked_until["spot_weight"] >= shared.clock() + 29
     assert VenueWorker(FakeWire(), metrics=Metrics()).status()["limiter"]["shared_budget"] is None
+    for _ in range(20):  # the group's messages still on their way finish before the loop ends
+        await asyncio.sleep(0)
 
 
 async def test_a_worker_that_stops_hands_its_unspent_lease_back_at_once():
